@@ -1,0 +1,97 @@
+package ledger
+
+import (
+	"sort"
+
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/warehouse"
+)
+
+// Genesis is the first consortium: its members, its admins and how many of
+// them must sign a membership change, its parameters, and optionally the
+// first warehouses, bays and devices.
+type Genesis struct {
+	Admins       []string              `json:"admins"`
+	Threshold    uint32                `json:"threshold"`
+	Params       *receipt.Params       `json:"params,omitempty"`
+	Participants []receipt.Participant `json:"participants"`
+	Warehouses   []warehouse.Warehouse `json:"warehouses,omitempty"`
+	Bays         []warehouse.Bay       `json:"bays,omitempty"`
+	Devices      []warehouse.Device    `json:"devices,omitempty"`
+}
+
+// InitState writes the genesis records into an empty store. It checks the
+// genesis is coherent: valid unique ids, admins that exist and hold the
+// admin role, a threshold that the admins can meet.
+func InitState(st receipt.Store, g *Genesis) error {
+	x := &receipt.Exec{Store: st}
+	bad := func(format string, args ...any) error { return receipt.Errorf(ErrGenesis, format, args...) }
+
+	seen := map[string]bool{}
+	for i := range g.Participants {
+		p := g.Participants[i]
+		if !receipt.ValidID(p.ID) || seen[p.ID] {
+			return bad("participant id %q invalid or repeated", p.ID)
+		}
+		if p.Roles == 0 || p.PubKey == (receipt.PubKey{}) {
+			return bad("participant %q needs roles and a key", p.ID)
+		}
+		seen[p.ID] = true
+		p.Status = receipt.ParticipantActive
+		p.Version = 1
+		receipt.Save(x, receipt.ParticipantKey(p.ID), &p)
+	}
+	admins := append([]string(nil), g.Admins...)
+	sort.Strings(admins)
+	for i, a := range admins {
+		if i > 0 && admins[i-1] == a {
+			return bad("admin %q repeated", a)
+		}
+		p, ok := receipt.Load[receipt.Participant](x, receipt.ParticipantKey(a))
+		if !ok || !p.Roles.Has(receipt.RoleAdmin) {
+			return bad("admin %q is not a participant with the admin role", a)
+		}
+	}
+	if g.Threshold == 0 || int(g.Threshold) > len(admins) {
+		return bad("threshold %d of %d admins", g.Threshold, len(admins))
+	}
+	receipt.Save(x, receipt.KeyConsortium, &receipt.Consortium{Admins: admins, Threshold: g.Threshold, Version: 1})
+	params := receipt.DefaultParams()
+	if g.Params != nil {
+		params = *g.Params
+		params.Version = 1
+	}
+	receipt.Save(x, receipt.KeyParams, &params)
+
+	for i := range g.Warehouses {
+		w := g.Warehouses[i]
+		if !receipt.ValidID(w.ID) || receipt.Has(x, warehouse.WarehouseKey(w.ID)) {
+			return bad("warehouse id %q invalid or repeated", w.ID)
+		}
+		if !seen[w.Operator] || !seen[w.CollateralManager] {
+			return bad("warehouse %q names unknown operator or collateral manager", w.ID)
+		}
+		w.Status, w.Version = warehouse.Active, 1
+		receipt.Save(x, warehouse.WarehouseKey(w.ID), &w)
+	}
+	for i := range g.Bays {
+		b := g.Bays[i]
+		if !receipt.ValidID(b.ID) || !receipt.Has(x, warehouse.WarehouseKey(b.Warehouse)) || receipt.Has(x, warehouse.BayKey(b.Warehouse, b.ID)) {
+			return bad("bay %s/%s invalid, repeated or in an unknown warehouse", b.Warehouse, b.ID)
+		}
+		b.LockedBy, b.Version = "", 1
+		receipt.Save(x, warehouse.BayKey(b.Warehouse, b.ID), &b)
+	}
+	for i := range g.Devices {
+		d := g.Devices[i]
+		if !receipt.ValidID(d.ID) || receipt.Has(x, warehouse.DeviceKey(d.ID)) || !receipt.Has(x, warehouse.WarehouseKey(d.Warehouse)) {
+			return bad("device %q invalid, repeated or in an unknown warehouse", d.ID)
+		}
+		if d.Bay != "" && !receipt.Has(x, warehouse.BayKey(d.Warehouse, d.Bay)) {
+			return bad("device %q bound to unknown bay %s", d.ID, d.Bay)
+		}
+		d.Status, d.Version = warehouse.Active, 1
+		receipt.Save(x, warehouse.DeviceKey(d.ID), &d)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package ledger
+
+import (
+	"github.com/ewrchain/ewr/receipt"
+)
+
+// Sim runs the ledger in memory, one op per block, with a block clock the
+// caller advances. It is the chain without consensus: for tests, the
+// property test and the in-memory scenario.
+type Sim struct {
+	Ledger *Ledger
+	Store  *MemStore
+	Block  receipt.Block
+	World  *World
+}
+
+// NewSim starts a simulated chain from the world's genesis at block time start.
+func NewSim(w *World, chainID string, start int64) (*Sim, error) {
+	s := &Sim{Ledger: New(), Store: NewMemStore(), Block: receipt.Block{Height: 0, Time: start, ChainID: chainID}, World: w}
+	if err := InitState(s.Store, &w.Genesis); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Do applies op signed by signers in the next block.
+func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
+	s.Block.Height++
+	return s.Ledger.Apply(s.Store, s.Block, signers, op)
+}
+
+// Advance moves block time forward by sec seconds.
+func (s *Sim) Advance(sec int64) { s.Block.Time += sec }
+
+// Receipt reads a receipt.
+func (s *Sim) Receipt(id string) (*receipt.Receipt, bool) {
+	return load[receipt.Receipt](s.Store, receipt.ReceiptKey(id))
+}
+
+// Pledge reads a pledge.
+func (s *Sim) Pledge(id string) (*receipt.Pledge, bool) {
+	return load[receipt.Pledge](s.Store, receipt.PledgeKey(id))
+}
+
+// Get reads and decodes any record.
+func Get[T any](st receipt.Store, key string) (*T, bool) { return load[T](st, key) }
+
+func load[T any](st receipt.Store, key string) (*T, bool) {
+	x := &receipt.Exec{Store: st}
+	return receipt.Load[T](x, key)
+}

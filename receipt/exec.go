@@ -1,0 +1,182 @@
+package receipt
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"strconv"
+
+	"github.com/ewrchain/ewr/internal/canon"
+)
+
+// Block is the context a transition runs in. Block time is the only clock:
+// every deadline, validity and maturity is compared against Time.
+type Block struct {
+	Height  int64
+	Time    int64 // unix seconds, from the block header
+	ChainID string
+}
+
+// Store is the key-value state a transition reads and writes. The caller
+// gives each op a private overlay and keeps its writes only if the op
+// succeeds, so a rejected op changes nothing.
+type Store interface {
+	Get(key string) ([]byte, bool)
+	Set(key string, value []byte)
+	Delete(key string)
+}
+
+// Op is one state transition. Ops are plain structs; their canonical
+// encoding is what a tx carries.
+type Op interface {
+	// Type is the op's stable name on the wire, e.g. "receipt.transfer.initiate".
+	Type() string
+	// Check validates the op alone, without state: ids, quantities, limits.
+	Check() error
+	// Apply executes the op. On error the caller discards every write.
+	Apply(x *Exec) error
+}
+
+// Stock is what receipt transitions need from the goods behind a receipt.
+// Package warehouse implements it; the lot record is the warehouse's.
+type Stock interface {
+	// Tradable returns nil if receipts on the lot may be newly pledged or
+	// transferred: the lot is locked and its supervision healthy.
+	Tradable(x *Exec, lot string) error
+	// Replace records that the live receipts removed were superseded by
+	// added, with the same total quantity (split and merge).
+	Replace(x *Exec, lot string, removed, added []string) error
+	// Free takes a voided receipt's quantity off the lot.
+	Free(x *Exec, lot, receipt string, qty uint64) error
+}
+
+// Guards are vetoes that later domain packages add to receipt transitions.
+// A nil guard allows.
+type Guards struct {
+	// Release refuses a pledge release, e.g. while the loan it secures is unpaid.
+	Release func(x *Exec, p *Pledge) error
+}
+
+// Exec is everything one op sees: the block, the verified signers, the
+// state overlay. It collects the events the op emits.
+type Exec struct {
+	Block Block
+	// Signers are the participants whose signatures the caller verified,
+	// distinct, in tx order; Signers[0] submitted the tx and is the actor.
+	Signers []string
+	Store   Store
+	Stock   Stock
+	// Verify checks a device's ed25519 signature (weigh tickets, readings).
+	// nil means crypto/ed25519.
+	Verify func(pub, msg, sig []byte) bool
+	// Guards let domain packages built on this one veto receipt transitions.
+	Guards Guards
+
+	events []Event
+	params *Params
+}
+
+// Actor is the participant who submitted the op.
+func (x *Exec) Actor() string {
+	if len(x.Signers) == 0 {
+		return ""
+	}
+	return x.Signers[0]
+}
+
+// SignedBy reports whether id is among the verified signers.
+func (x *Exec) SignedBy(id string) bool {
+	for _, s := range x.Signers {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Events returns what the op emitted, in order.
+func (x *Exec) Events() []Event { return x.events }
+
+// VerifySig checks a device signature.
+func (x *Exec) VerifySig(pub PubKey, msg []byte, sig [64]byte) bool {
+	if x.Verify != nil {
+		return x.Verify(pub[:], msg, sig[:])
+	}
+	return ed25519.Verify(pub[:], msg, sig[:])
+}
+
+// Params returns the consortium's parameters (defaults if genesis set none).
+func (x *Exec) Params() *Params {
+	if x.params == nil {
+		p, ok := Load[Params](x, KeyParams)
+		if !ok {
+			d := DefaultParams()
+			p = &d
+		}
+		x.params = p
+	}
+	return x.params
+}
+
+// recordVersion is the leading byte of every stored record: the schema
+// version of its canonical encoding.
+const recordVersion = 1
+
+// EncodeRecord is the canonical stored form of a record.
+func EncodeRecord(v any) []byte {
+	return canon.Append([]byte{recordVersion}, v)
+}
+
+// DecodeRecord decodes a stored record.
+func DecodeRecord(b []byte, v any) error {
+	if len(b) == 0 || b[0] != recordVersion {
+		return fmt.Errorf("receipt: record schema version %v unknown", b[:min(1, len(b))])
+	}
+	return canon.Unmarshal(b[1:], v)
+}
+
+// Load reads and decodes the record at key. A record that does not decode
+// is corrupt state, which no op can cause: it panics.
+func Load[T any](x *Exec, key string) (*T, bool) {
+	b, ok := x.Store.Get(key)
+	if !ok {
+		return nil, false
+	}
+	v := new(T)
+	if err := DecodeRecord(b, v); err != nil {
+		panic(fmt.Sprintf("receipt: corrupt record %q: %v", key, err))
+	}
+	return v, true
+}
+
+// Save encodes and writes the record at key.
+func Save(x *Exec, key string, v any) { x.Store.Set(key, EncodeRecord(v)) }
+
+// Has reports whether a record exists at key.
+func Has(x *Exec, key string) bool {
+	_, ok := x.Store.Get(key)
+	return ok
+}
+
+// Record keys. One prefix per record type; ids never contain '/'.
+const (
+	KeyConsortium = "c/consortium"
+	KeyParams     = "c/params"
+)
+
+// Key builders.
+func ParticipantKey(id string) string { return "p/" + id }
+func ReceiptKey(id string) string     { return "r/" + id }
+func PledgeKey(id string) string      { return "pl/" + id }
+
+// Emit records an event.
+func (x *Exec) Emit(typ string, refs []Ref, attrs ...Attr) {
+	x.events = append(x.events, Event{Type: typ, Refs: refs, Attrs: attrs})
+}
+
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// U64 formats a quantity for an event attribute.
+func U64(v uint64) string { return u64(v) }
+
+// I64 formats a time or height for an event attribute.
+func I64(v int64) string { return strconv.FormatInt(v, 10) }
