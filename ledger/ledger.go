@@ -17,27 +17,13 @@ var (
 	ErrGenesis     = receipt.NewError(602, "bad_genesis", receipt.KindInvalid, "ledger: invalid genesis")
 )
 
-// AllOps lists one value of every op the ledger executes. The order is the
-// documentation order; lookups go by Type().
+// AllOps lists one value of every op the ledger executes, package by
+// package. Lookups go by Type().
 func AllOps() []receipt.Op {
-	return []receipt.Op{
-		// Membership.
-		&receipt.RegisterParticipant{}, &receipt.SuspendParticipant{}, &receipt.ReinstateParticipant{},
-		&warehouse.RegisterWarehouse{}, &warehouse.AddBay{},
-		&warehouse.RegisterDevice{}, &warehouse.SuspendDevice{}, &warehouse.CalibrateDevice{},
-		// Intake and issue.
-		&warehouse.RegisterStock{}, &warehouse.IssueReceipt{},
-		// Title.
-		&receipt.InitiateTransfer{}, &receipt.AcceptTransfer{}, &receipt.CancelTransfer{},
-		&receipt.Split{}, &receipt.Merge{},
-		// Pledge.
-		&receipt.RequestPledge{}, &receipt.ConfirmPledge{}, &receipt.RejectPledge{},
-		&receipt.WithdrawPledgeRequest{}, &receipt.ReleasePledge{}, &receipt.InvokePledge{},
-		// Delivery.
-		&warehouse.RequestDelivery{}, &warehouse.CancelDelivery{}, &warehouse.ConfirmDelivery{},
-		// Authority and time.
-		&receipt.Freeze{}, &receipt.Unfreeze{}, &receipt.Expire{}, &receipt.Void{}, &receipt.Amend{},
-	}
+	var ops []receipt.Op
+	ops = append(ops, receipt.Ops()...)
+	ops = append(ops, warehouse.Ops()...)
+	return ops
 }
 
 // Registry maps op type names to their Go types.

@@ -12,6 +12,10 @@ type Sim struct {
 	Store  *MemStore
 	Block  receipt.Block
 	World  *World
+	// Records holds a block record per block once RecordBlocks was called
+	// (block 0 is the genesis state).
+	Records []*BlockRecord
+	record  bool
 }
 
 // NewSim starts a simulated chain from the world's genesis at block time start.
@@ -26,7 +30,31 @@ func NewSim(w *World, chainID string, start int64) (*Sim, error) {
 // Do applies op signed by signers in the next block.
 func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
 	s.Block.Height++
-	return s.Ledger.Apply(s.Store, s.Block, signers, op)
+	if !s.record {
+		return s.Ledger.Apply(s.Store, s.Block, signers, op)
+	}
+	rec := s.Ledger.ApplyBlock(s.Store, s.Block, []Signed{{Signers: signers, Op: op}})
+	s.Records = append(s.Records, rec)
+	tr := rec.Txs[0]
+	if tr.Code != 0 {
+		e, _ := receipt.LookupError(tr.Code)
+		return Result{}, receipt.Errorf(e, "%s", tr.Log)
+	}
+	changed := make([]string, len(tr.Writes))
+	for i, w := range tr.Writes {
+		changed[i] = w.Key
+	}
+	return Result{Events: tr.Events, Changed: changed}, nil
+}
+
+// DoBlock applies several ops in one block and returns its record.
+func (s *Sim) DoBlock(txs []Signed) *BlockRecord {
+	s.Block.Height++
+	rec := s.Ledger.ApplyBlock(s.Store, s.Block, txs)
+	if s.record {
+		s.Records = append(s.Records, rec)
+	}
+	return rec
 }
 
 // Advance moves block time forward by sec seconds.

@@ -1,0 +1,13 @@
+package warehouse
+
+import "github.com/ewrchain/ewr/receipt"
+
+// Ops lists one value of every op this package defines.
+func Ops() []receipt.Op {
+	return []receipt.Op{
+		&RegisterWarehouse{}, &AddBay{},
+		&RegisterDevice{}, &SuspendDevice{}, &CalibrateDevice{},
+		&RegisterStock{}, &IssueReceipt{},
+		&RequestDelivery{}, &CancelDelivery{}, &ConfirmDelivery{},
+	}
+}
