@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/warehouse"
@@ -76,6 +77,10 @@ func permute(op receipt.Op, signers []string, rng *rand.Rand) (receipt.Op, []str
 		rng.Shuffle(len(o.Tickets), func(i, j int) { o.Tickets[i], o.Tickets[j] = o.Tickets[j], o.Tickets[i] })
 	case *warehouse.ConfirmDelivery:
 		rng.Shuffle(len(o.Tickets), func(i, j int) { o.Tickets[i], o.Tickets[j] = o.Tickets[j], o.Tickets[i] })
+	case *financing.OpenLoan:
+		rng.Shuffle(len(o.Pledges), func(i, j int) { o.Pledges[i], o.Pledges[j] = o.Pledges[j], o.Pledges[i] })
+	case *financing.AddCollateral:
+		rng.Shuffle(len(o.Pledges), func(i, j int) { o.Pledges[i], o.Pledges[j] = o.Pledges[j], o.Pledges[i] })
 	}
 	s := append([]string(nil), signers...)
 	if len(s) > 2 {

@@ -18,6 +18,10 @@ type Genesis struct {
 	Warehouses   []warehouse.Warehouse `json:"warehouses,omitempty"`
 	Bays         []warehouse.Bay       `json:"bays,omitempty"`
 	Devices      []warehouse.Device    `json:"devices,omitempty"`
+	// Lots is stock already weighed in and locked when the chain starts
+	// (migrated from a registry kept before; the benchmark's stock). Each
+	// lot's bay must exist and be free; its quantity is LockedQty.
+	Lots []warehouse.Lot `json:"lots,omitempty"`
 }
 
 // InitState writes the genesis records into an empty store. It checks the
@@ -92,6 +96,21 @@ func InitState(st receipt.Store, g *Genesis) error {
 		}
 		d.Status, d.Version = warehouse.Active, 1
 		receipt.Save(x, warehouse.DeviceKey(d.ID), &d)
+	}
+	for i := range g.Lots {
+		l := g.Lots[i]
+		bay, ok := receipt.Load[warehouse.Bay](x, warehouse.BayKey(l.Warehouse, l.Bay))
+		if !receipt.ValidID(l.ID) || receipt.Has(x, warehouse.LotKey(l.ID)) || !ok || bay.LockedBy != "" {
+			return bad("lot %q invalid, repeated, or in an unknown or taken bay %s/%s", l.ID, l.Warehouse, l.Bay)
+		}
+		if l.LockedQty == 0 || l.LockedQty > receipt.MaxQuantity || (l.Unit != "kg" && l.Unit != "g") || l.Commodity == "" || l.Grade == "" {
+			return bad("lot %q needs a quantity, a unit (kg or g), a commodity and a grade", l.ID)
+		}
+		l.Status, l.Health, l.RegisteredQty, l.IssuedQty, l.Live, l.Version = warehouse.LotLocked, warehouse.HealthOK, l.LockedQty, 0, nil, 1
+		receipt.Save(x, warehouse.LotKey(l.ID), &l)
+		bay.LockedBy = l.ID
+		bay.Version++
+		receipt.Save(x, warehouse.BayKey(l.Warehouse, l.Bay), bay)
 	}
 	return nil
 }

@@ -211,6 +211,8 @@ func CheckInvariants(st Ranger) error {
 		}
 	}
 
+	checkMarkets(st, receipts, receiptIDs, pledges, pledgeIDs, fail)
+
 	if len(errs) > 0 {
 		return fmt.Errorf("invariants broken:\n  %s", strings.Join(errs, "\n  "))
 	}

@@ -5,8 +5,10 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"
 	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
 )
 
@@ -23,6 +25,8 @@ func AllOps() []receipt.Op {
 	var ops []receipt.Op
 	ops = append(ops, receipt.Ops()...)
 	ops = append(ops, warehouse.Ops()...)
+	ops = append(ops, financing.Ops()...)
+	ops = append(ops, trading.Ops()...)
 	return ops
 }
 
@@ -100,7 +104,8 @@ func (l *Ledger) Apply(st receipt.Store, blk receipt.Block, signers []string, op
 		return Result{}, err
 	}
 	ov := NewOverlay(st)
-	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: warehouse.Stock{}, Verify: l.Verify}
+	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: warehouse.Stock{}, Verify: l.Verify,
+		Guards: financing.Guards()}
 	if err := x.CheckSigners(); err != nil {
 		return Result{}, err
 	}

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
 	"pgregory.net/rapid"
 )
@@ -49,7 +51,8 @@ func TestPropertyRandomOps(t *testing.T) {
 	// A property test that rejects everything tests nothing: the honest
 	// paths must have run too.
 	for _, kind := range []string{"registerStock", "issue", "transfer", "accept", "split", "merge", "requestPledge",
-		"confirmPledge", "releasePledge", "freeze", "unfreeze", "requestDelivery", "confirmDelivery"} {
+		"confirmPledge", "releasePledge", "freeze", "unfreeze", "requestDelivery", "confirmDelivery",
+		"setPolicy", "postPrice", "openLoan", "disburse", "repay", "markDefault", "offer", "acceptOffer", "confirmFunds", "settle", "settlePledged"} {
 		if total.passed[kind] == 0 {
 			t.Errorf("no %s ever succeeded", kind)
 		}
@@ -189,7 +192,7 @@ func (m *model) checkChanges(label string, before *MemStore, changed []string) {
 		}
 	}
 	for _, k := range changed {
-		typ, versioned := recordTypes[k[:strings.IndexByte(k, '/')+1]]
+		typ, versioned := recordTable2[k[:strings.IndexByte(k, '/')+1]]
 		if !versioned {
 			continue
 		}
@@ -205,11 +208,16 @@ func (m *model) checkChanges(label string, before *MemStore, changed []string) {
 	}
 }
 
-var recordTypes = map[string]reflect.Type{
+var recordTable2 = map[string]reflect.Type{
 	"r/": reflect.TypeOf(receipt.Receipt{}), "pl/": reflect.TypeOf(receipt.Pledge{}),
 	"p/": reflect.TypeOf(receipt.Participant{}), "l/": reflect.TypeOf(warehouse.Lot{}),
 	"b/": reflect.TypeOf(warehouse.Bay{}), "d/": reflect.TypeOf(warehouse.Device{}),
 	"w/": reflect.TypeOf(warehouse.Warehouse{}), "ro/": reflect.TypeOf(warehouse.ReleaseOrder{}),
+	// financing and trading
+	financing.PrefixPolicy: reflect.TypeOf(financing.CreditPolicy{}), financing.PrefixPrice: reflect.TypeOf(financing.Price{}),
+	financing.PrefixLoan: reflect.TypeOf(financing.Loan{}), financing.PrefixIndex: reflect.TypeOf(financing.OpenLoans{}),
+	trading.PrefixOffer: reflect.TypeOf(trading.Offer{}), trading.PrefixTrade: reflect.TypeOf(trading.Trade{}),
+	trading.PrefixSettlement: reflect.TypeOf(trading.Settlement{}),
 }
 
 func versionOf(t reflect.Type, key string, b []byte) uint64 {
@@ -294,7 +302,7 @@ func (m *model) ticket(t *rapid.T, wh string, dir warehouse.Direction, net uint6
 }
 
 func (m *model) actions() map[string]func(*rapid.T) {
-	return map[string]func(*rapid.T){
+	acts := map[string]func(*rapid.T){
 		"registerStock": m.registerStock,
 		"issue":         m.issue,
 		"transfer":      m.transfer,
@@ -316,6 +324,10 @@ func (m *model) actions() map[string]func(*rapid.T) {
 		"time":          m.advance,
 		"":              func(t *rapid.T) {},
 	}
+	for name, act := range m.marketActions() {
+		acts[name] = act
+	}
+	return acts
 }
 
 func (m *model) registerStock(t *rapid.T) {
@@ -558,7 +570,7 @@ func (m *model) releaseOrInvoke(t *rapid.T) {
 	signer, sw := m.signerFor(t, p.Bank)
 	if rapid.Bool().Draw(t, "invoke") {
 		want := sw
-		if m.sim.Block.Time <= p.Maturity {
+		if m.sim.Block.Time <= p.Maturity && !p.Defaulted {
 			want = mustFail // enforcement before default
 		}
 		m.step("invokePledge", want, by(signer), &receipt.InvokePledge{Pledge: p.ID})

@@ -38,7 +38,7 @@ func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
 	tr := rec.Txs[0]
 	if tr.Code != 0 {
 		e, _ := receipt.LookupError(tr.Code)
-		return Result{}, receipt.Errorf(e, "%s", tr.Log)
+		return Result{}, &RecordedError{Rule: e, Log: tr.Log}
 	}
 	changed := make([]string, len(tr.Writes))
 	for i, w := range tr.Writes {
@@ -77,3 +77,15 @@ func load[T any](st receipt.Store, key string) (*T, bool) {
 	x := &receipt.Exec{Store: st}
 	return receipt.Load[T](x, key)
 }
+
+// RecordedError is a rejection as a block record keeps it: the rule and
+// the message the chain logged.
+type RecordedError struct {
+	Rule *receipt.Error
+	Log  string
+}
+
+func (e *RecordedError) Error() string { return e.Log }
+
+// Unwrap lets errors.Is/As reach the rule.
+func (e *RecordedError) Unwrap() error { return e.Rule }

@@ -154,4 +154,5 @@ var (
 	ErrQuantityOverflow     = NewError(158, "quantity_overflow", KindInvalid, "op: quantity overflows")
 	ErrUnitMismatch         = NewError(159, "unit_mismatch", KindRule, "receipt: unit differs from the lot's")
 	ErrPledgeTransferActive = NewError(160, "pledge_transfer_active", KindConflict, "pledge: receipt is being transferred with the pledgee's consent")
+	ErrTradeLocked          = NewError(161, "trade_locked", KindConflict, "receipt: locked by a trade; settle or cancel the trade")
 )

@@ -54,6 +54,9 @@ type Stock interface {
 type Guards struct {
 	// Release refuses a pledge release, e.g. while the loan it secures is unpaid.
 	Release func(x *Exec, p *Pledge) error
+	// Invoke refuses an enforcement, e.g. while the loan the pledge secures
+	// is not in default.
+	Invoke func(x *Exec, p *Pledge) error
 }
 
 // Exec is everything one op sees: the block, the verified signers, the

@@ -130,6 +130,11 @@ func (op *Expire) Apply(x *Exec) error {
 	case StateRedemptionPending:
 		return errf(ErrRedemptionPending, "%s", r.ID)
 	}
+	if r.Transfer != nil && r.Transfer.Trade != "" {
+		// A trade's deadline is within the receipt's validity: once it is
+		// expired anyone may cancel the trade, and then expire the receipt.
+		return errf(ErrTradeLocked, "%s is locked by trade %s", r.ID, r.Transfer.Trade)
+	}
 	if !r.Expired(x.Block.Time) {
 		return errf(ErrNotYetExpired, "%s valid until %d, now %d", r.ID, r.ValidUntil, x.Block.Time)
 	}

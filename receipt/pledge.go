@@ -290,6 +290,35 @@ func (op *ReleasePledge) Apply(x *Exec) error {
 			return err
 		}
 	}
+	release(x, p, r, "released by the bank")
+	return nil
+}
+
+// EndActivePledge releases an active pledge whose secured debt is settled,
+// for the other domain packages: the financing rules release a repaid
+// loan's collateral. The caller has checked its authority. The receipt
+// must not be frozen, in a transfer or in redemption; if it is, a typed
+// error is returned and nothing is written.
+func EndActivePledge(x *Exec, p *Pledge, note string) error {
+	if p.Status != PledgeActive {
+		return errf(ErrPledgeNotActive, "%s is %s", p.ID, p.Status)
+	}
+	r, err := LoadReceipt(x, p.Receipt)
+	if err != nil {
+		return err
+	}
+	if err := notTerminal(r); err != nil {
+		return err
+	}
+	if err := releasable(r); err != nil {
+		return err
+	}
+	release(x, p, r, note, Attr{"reason", note})
+	return nil
+}
+
+// release frees r from its active pledge p.
+func release(x *Exec, p *Pledge, r *Receipt, note string, attrs ...Attr) {
 	refs := receiptRefs(x, r)
 	r.Pledge = ""
 	if r.State == StatePledged {
@@ -297,9 +326,8 @@ func (op *ReleasePledge) Apply(x *Exec) error {
 	}
 	r.bump(x)
 	SaveReceipt(x, r)
-	ClosePledge(x, p, PledgeReleased, "released by the bank")
-	x.Emit(EvPledgeReleased, refs)
-	return nil
+	ClosePledge(x, p, PledgeReleased, note)
+	x.Emit(EvPledgeReleased, refs, attrs...)
 }
 
 // InvokePledge is the bank enforcing: control of the receipt moves to the
@@ -320,6 +348,11 @@ func (op *InvokePledge) Apply(x *Exec) error {
 	}
 	if !p.Defaulted && x.Block.Time <= p.Maturity {
 		return errf(ErrNoDefault, "maturity %d not passed (now %d) and no uncured margin call", p.Maturity, x.Block.Time)
+	}
+	if x.Guards.Invoke != nil {
+		if err := x.Guards.Invoke(x, p); err != nil {
+			return err
+		}
 	}
 	refs := receiptRefs(x, r)
 	prior := r.Holder
@@ -356,13 +389,22 @@ func activePledgeAction(x *Exec, id string) (*Pledge, *Receipt, error) {
 	if err := notTerminal(r); err != nil {
 		return nil, nil, err
 	}
-	switch r.State {
-	case StateFrozen:
-		return nil, nil, errf(ErrFrozen, "%s: %s", r.ID, r.Frozen.Reason)
-	case StateTransferPending:
-		return nil, nil, errf(ErrPledgeTransferActive, "%s", r.ID)
-	case StateRedemptionPending:
-		return nil, nil, errf(ErrRedemptionPending, "%s", r.ID)
+	if err := releasable(r); err != nil {
+		return nil, nil, err
 	}
 	return p, r, nil
+}
+
+// releasable refuses to end an active pledge on a receipt that is frozen,
+// being transferred or being redeemed.
+func releasable(r *Receipt) error {
+	switch r.State {
+	case StateFrozen:
+		return errf(ErrFrozen, "%s: %s", r.ID, r.Frozen.Reason)
+	case StateTransferPending:
+		return errf(ErrPledgeTransferActive, "%s", r.ID)
+	case StateRedemptionPending:
+		return errf(ErrRedemptionPending, "%s", r.ID)
+	}
+	return nil
 }

@@ -57,6 +57,10 @@ type Transfer struct {
 	// WithPledge is the active pledge whose bank consented; it is released
 	// when the transferee accepts.
 	WithPledge string
+	// Trade is the trade (package trading) that locked the receipt for its
+	// buyer. Such a transfer is not accepted or cancelled here: only that
+	// trade's settlement moves the receipt, and only its cancellation frees it.
+	Trade string
 }
 
 // FreezeInfo records why a receipt was stopped and what state it returns to.
@@ -171,6 +175,9 @@ func notFrozenOrExpired(x *Exec, r *Receipt) error {
 	}
 	return nil
 }
+
+// NotFrozenOrExpired is notFrozenOrExpired for the other domain packages.
+func NotFrozenOrExpired(x *Exec, r *Receipt) error { return notFrozenOrExpired(x, r) }
 
 // HolderAction loads a receipt for an action of its holder on the version
 // the holder saw: it must exist, not be terminal, be signed by the holder,

@@ -84,6 +84,9 @@ func (op *AcceptTransfer) Apply(x *Exec) error {
 	if r.Transfer == nil {
 		return errf(ErrNoPendingTransfer, "%s", r.ID)
 	}
+	if r.Transfer.Trade != "" {
+		return errf(ErrTradeLocked, "%s is locked by trade %s", r.ID, r.Transfer.Trade)
+	}
 	if err := x.RequireActor(r.Transfer.To, 0, ErrNotTransferee); err != nil {
 		return err
 	}
@@ -102,6 +105,12 @@ func (op *AcceptTransfer) Apply(x *Exec) error {
 	if err := x.Stock.Tradable(x, r.Lot); err != nil {
 		return err
 	}
+	return completeTransfer(x, r, "receipt transferred with the pledgee's consent", "transferred with consent")
+}
+
+// completeTransfer moves r to its pending transferee, ending the pledge
+// whose bank consented to the transfer, if any.
+func completeTransfer(x *Exec, r *Receipt, pledgeNote, pledgeReason string, attrs ...Attr) error {
 	refs := receiptRefs(x, r)
 	if r.Transfer.WithPledge != "" {
 		p, err := LoadPledge(x, r.Transfer.WithPledge)
@@ -111,8 +120,8 @@ func (op *AcceptTransfer) Apply(x *Exec) error {
 		if p.Status != PledgeActive {
 			panic("receipt: consented transfer of a pledge that is not active")
 		}
-		ClosePledge(x, p, PledgeReleased, "receipt transferred with the pledgee's consent")
-		x.Emit(EvPledgeReleased, refs, Attr{"reason", "transferred with consent"})
+		ClosePledge(x, p, PledgeReleased, pledgeNote)
+		x.Emit(EvPledgeReleased, refs, Attr{"reason", pledgeReason})
 		r.Pledge = ""
 	}
 	from := r.Holder
@@ -123,7 +132,7 @@ func (op *AcceptTransfer) Apply(x *Exec) error {
 	r.bump(x)
 	SaveReceipt(x, r)
 	refs = append(refs, Ref{Kind: RefParticipant, ID: r.Holder})
-	x.Emit(EvTransferAccepted, refs, Attr{"from", from}, Attr{"to", r.Holder})
+	x.Emit(EvTransferAccepted, refs, append([]Attr{{"from", from}, {"to", r.Holder}}, attrs...)...)
 	return nil
 }
 
@@ -151,6 +160,9 @@ func (op *CancelTransfer) Apply(x *Exec) error {
 	if r.State != StateTransferPending {
 		return errf(ErrNoPendingTransfer, "%s is %s", r.ID, r.State)
 	}
+	if r.Transfer.Trade != "" {
+		return errf(ErrTradeLocked, "%s is locked by trade %s", r.ID, r.Transfer.Trade)
+	}
 	if x.Actor() != r.Holder && x.Block.Time <= r.Transfer.Deadline {
 		return errf(ErrNotHolder, "only the holder may cancel before the deadline %d", r.Transfer.Deadline)
 	}
@@ -163,5 +175,75 @@ func (op *CancelTransfer) Apply(x *Exec) error {
 	r.bump(x)
 	SaveReceipt(x, r)
 	x.Emit(EvTransferCancelled, append(receiptRefs(x, r), Ref{Kind: RefParticipant, ID: to}))
+	return nil
+}
+
+// LockForTrade puts a receipt under a trade (package trading) for its
+// buyer: TRANSFER_PENDING to buyer until deadline, so that it cannot be
+// sold twice, pledged, split or redeemed meanwhile. A pledged receipt is
+// locked with its pledge, which ends when the trade settles; the caller has
+// checked the pledgee's consent, the holder's signature, negotiability, the
+// buyer's eligibility, the deadline and the lot.
+func LockForTrade(x *Exec, r *Receipt, buyer string, deadline int64, trade string) error {
+	if err := notTerminal(r); err != nil {
+		return err
+	}
+	if err := notFrozenOrExpired(x, r); err != nil {
+		return err
+	}
+	withPledge := ""
+	if r.State == StatePledged {
+		withPledge = r.Pledge
+	} else if err := requireFree(r); err != nil {
+		return err
+	}
+	r.State = StateTransferPending
+	r.Transfer = &Transfer{To: buyer, Deadline: deadline, WithPledge: withPledge, Trade: trade}
+	r.bump(x)
+	SaveReceipt(x, r)
+	refs := append(receiptRefs(x, r), Ref{Kind: RefParticipant, ID: buyer}, Ref{Kind: RefOffer, ID: trade})
+	x.Emit(EvTransferInitiated, refs, Attr{"to", buyer}, Attr{"deadline", I64(deadline)}, Attr{"trade", trade})
+	return nil
+}
+
+// CompleteTrade moves a receipt locked by trade to the trade's buyer, for
+// package trading's settlement: title moves now, and the pledge whose bank
+// consented to the sale ends with pledgeNote. The caller has checked the
+// deadline, the funds and the lot.
+func CompleteTrade(x *Exec, r *Receipt, trade, pledgeNote string) error {
+	if r.Transfer == nil || r.Transfer.Trade != trade {
+		return errf(ErrNoPendingTransfer, "%s is not locked by trade %s", r.ID, trade)
+	}
+	if err := notFrozenOrExpired(x, r); err != nil {
+		return err
+	}
+	return completeTransfer(x, r, pledgeNote, "sold with consent", Attr{"trade", trade})
+}
+
+// UnlockTrade ends a trade's lock: the receipt returns to its holder free,
+// or pledged if it was. It works under a freeze too (the receipt then
+// returns there when unfrozen), so a frozen receipt does not hold the
+// buyer's funds in escrow.
+func UnlockTrade(x *Exec, r *Receipt, trade string) error {
+	if err := notTerminal(r); err != nil {
+		return err
+	}
+	if r.Transfer == nil || r.Transfer.Trade != trade {
+		return errf(ErrNoPendingTransfer, "%s is not locked by trade %s", r.ID, trade)
+	}
+	to := r.Transfer.To
+	r.Transfer = nil
+	back := StateIssued
+	if r.Pledge != "" {
+		back = StatePledged
+	}
+	if r.State == StateFrozen {
+		r.Frozen.Prior = back
+	} else {
+		r.State = back
+	}
+	r.bump(x)
+	SaveReceipt(x, r)
+	x.Emit(EvTransferCancelled, append(receiptRefs(x, r), Ref{Kind: RefParticipant, ID: to}, Ref{Kind: RefOffer, ID: trade}), Attr{"trade", trade})
 	return nil
 }
