@@ -1,0 +1,5 @@
+//go:build invariants
+
+package merkle
+
+const invariants = true
