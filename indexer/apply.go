@@ -18,12 +18,11 @@ import (
 // Errors of Apply and Run. All but ErrNotFound stop Run: they are not
 // cured by retrying.
 var (
-	ErrGap           = errors.New("indexer: block after a gap")
-	ErrDecode        = errors.New("indexer: record does not decode")
-	ErrUnknownRecord = errors.New("indexer: no table for record key")
-	ErrBadBlock      = errors.New("indexer: malformed block record")
-	ErrConflict      = errors.New("indexer: block differs from the one applied at its height")
-	ErrNotFound      = errors.New("indexer: not found")
+	ErrGap      = errors.New("indexer: block after a gap")
+	ErrDecode   = errors.New("indexer: record does not decode")
+	ErrBadBlock = errors.New("indexer: malformed block record")
+	ErrConflict = errors.New("indexer: block differs from the one applied at its height")
+	ErrNotFound = errors.New("indexer: not found")
 )
 
 // Limits.
@@ -121,8 +120,8 @@ func (ix *Indexer) next(h int64) int64 { return max(h+1, ix.cfg.FirstHeight) }
 // Apply applies one block in one SQL transaction with the checkpoint. A
 // block below the next height is a no-op (nil), after checking its app
 // hash matches the one applied; a block past it is ErrGap and changes
-// nothing. A block that does not decode is ErrDecode or ErrUnknownRecord
-// and changes nothing. Concurrent Apply calls on one database (from one
+// nothing. A block that does not decode is ErrDecode and changes nothing.
+// A record whose key no typed table claims lands in the fallback table. Concurrent Apply calls on one database (from one
 // process or several) serialize on the checkpoint row.
 func (ix *Indexer) Apply(ctx context.Context, rec *ledger.BlockRecord) error {
 	_, err := ix.apply(ctx, rec)
@@ -154,6 +153,9 @@ type prepared struct {
 	events  []*batch
 	records int
 	rows    int
+	// touched are the pledges and receipts written, whose collateral
+	// rows are derived again (collateral.go).
+	touched touched
 }
 
 // txsTable and eventsTable are insert-only: their rows are written once,
@@ -219,6 +221,7 @@ func prepare(rec *ledger.BlockRecord) (*prepared, error) {
 			return nil, fmt.Errorf("block %d tx %d: %w", rec.Height, at[i], err)
 		}
 		ti := t.index
+		p.touched.note(t, ids)
 		if w.Deleted {
 			r := addTo(&p.deletes[ti], t.keyOnly)
 			for _, id := range ids {
@@ -366,6 +369,9 @@ func (ix *Indexer) commit(ctx context.Context, p *prepared) (applied, error) {
 				return applied{}, err
 			}
 		}
+	}
+	if err := deriveCollateral(ctx, tx, p.touched); err != nil {
+		return applied{}, fmt.Errorf("indexer: block %d: %w", rec.Height, err)
 	}
 	for _, b := range p.txs {
 		if err := exec("insert txs", txsTable.insertSQL, b.params()...); err != nil {

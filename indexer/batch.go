@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -32,16 +33,22 @@ const (
 	kBytea                       // bytea
 	kTextArr                     // text[]
 	kJSON                        // jsonb
+	kBigOpt                      // bigint; NULL only by row.null (0 is 0)
+	kNumeric                     // numeric NOT NULL: a uint64 past bigint's range
+	kNumOpt                      // numeric; NULL only by row.null
+	kJSONOpt                     // jsonb; NULL only by row.null
 )
 
 // param is the array type the column's values are sent as, and cast is how
 // the SELECT turns one element back into the column's type.
 func (k colKind) param() string {
 	switch k {
-	case kText, kTextNull, kTextArr, kJSON:
+	case kText, kTextNull, kTextArr, kJSON, kJSONOpt:
 		return "text[]"
-	case kBigint, kBigNull:
+	case kBigint, kBigNull, kBigOpt:
 		return "bigint[]"
+	case kNumeric, kNumOpt:
+		return "numeric[]"
 	case kInt:
 		return "integer[]"
 	case kBool:
@@ -56,7 +63,7 @@ func (k colKind) cast() string {
 	switch k {
 	case kTextArr:
 		return "::text[]"
-	case kJSON:
+	case kJSON, kJSONOpt:
 		return "::jsonb"
 	}
 	return ""
@@ -69,12 +76,14 @@ type col struct {
 }
 
 // parseCols parses column specs "name kind", kind one of text, text?,
-// bigint, bigint?, int, bool, bytea, text[], jsonb ("?": the zero value is
-// NULL).
+// bigint, bigint?, bigint*, numeric, numeric*, int, bool, bytea, text[],
+// jsonb, jsonb* ("?": the zero value is NULL; "*": NULL only where the decoder
+// writes row.null, so that a zero stays a zero).
 func parseCols(specs ...string) []col {
 	kinds := map[string]colKind{
 		"text": kText, "text?": kTextNull, "bigint": kBigint, "bigint?": kBigNull, "int": kInt,
-		"bool": kBool, "bytea": kBytea, "text[]": kTextArr, "jsonb": kJSON,
+		"bool": kBool, "bytea": kBytea, "text[]": kTextArr, "jsonb": kJSON, "bigint*": kBigOpt,
+		"numeric": kNumeric, "numeric*": kNumOpt, "jsonb*": kJSONOpt,
 	}
 	cols := make([]col, len(specs))
 	for i, s := range specs {
@@ -240,7 +249,7 @@ func (r *row) text(s string) *row {
 }
 
 func (r *row) i64(x int64) *row {
-	v := r.next(kBigint, kBigNull, kInt)
+	v := r.next(kBigint, kBigNull, kBigOpt, kInt)
 	switch {
 	case x == 0 && v.kind == kBigNull:
 		v.buf = append(v.buf, "NULL"...)
@@ -254,11 +263,23 @@ func (r *row) i64(x int64) *row {
 }
 
 func (r *row) u64(x uint64) *row {
+	if r.i < len(r.b.vecs) && (r.b.vecs[r.i].kind == kNumeric || r.b.vecs[r.i].kind == kNumOpt) {
+		v := r.next(kNumeric, kNumOpt)
+		v.buf = strconv.AppendUint(v.buf, x, 10)
+		return r
+	}
 	if x > math.MaxInt64 {
 		r.fail("%s %d does not fit a bigint", r.b.cols[r.i].name, x)
 		x = 0
 	}
 	return r.i64(int64(x))
+}
+
+// null writes NULL to a nullable column.
+func (r *row) null() *row {
+	v := r.next(kTextNull, kBigNull, kBigOpt, kNumOpt, kJSONOpt)
+	v.buf = append(v.buf, "NULL"...)
+	return r
 }
 
 func (r *row) boolean(x bool) *row {
@@ -297,7 +318,7 @@ func (r *row) texts(xs []string) *row {
 // json writes a jsonb value from its text, which must be clean JSON
 // (appendJSONString).
 func (r *row) json(doc []byte) *row {
-	v := r.next(kJSON)
+	v := r.next(kJSON, kJSONOpt)
 	v.buf = appendQuotedClean(v.buf, doc)
 	return r
 }
@@ -339,6 +360,9 @@ type sqlTable struct {
 	// row (version, or updated_height for unversioned records); "" means
 	// insert only: a conflict is an error.
 	guard string
+	// guardSQL, if set, is the upsert's condition instead of guard's
+	// (t is the row, EXCLUDED the new one).
+	guardSQL string
 
 	insertSQL string
 	deleteSQL string
@@ -354,15 +378,19 @@ func (t *sqlTable) prepareSQL() {
 	}
 	q := fmt.Sprintf("INSERT INTO %s AS t (%s) SELECT %s FROM unnest(%s) AS u(%s)",
 		t.name, strings.Join(names, ", "), strings.Join(sel, ", "), strings.Join(params, ", "), strings.Join(names, ", "))
-	if t.guard != "" {
+	if t.guard != "" || t.guardSQL != "" {
 		var set []string
 		for _, c := range t.cols {
 			if !contains(t.keyCols, c.name) {
 				set = append(set, c.name+" = EXCLUDED."+c.name)
 			}
 		}
-		q += fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET %s WHERE t.%s < EXCLUDED.%s",
-			strings.Join(t.keyCols, ", "), strings.Join(set, ", "), t.guard, t.guard)
+		cond := t.guardSQL
+		if cond == "" {
+			cond = fmt.Sprintf("t.%s < EXCLUDED.%s", t.guard, t.guard)
+		}
+		q += fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET %s WHERE %s",
+			strings.Join(t.keyCols, ", "), strings.Join(set, ", "), cond)
 	}
 	t.insertSQL = q
 	if len(t.keyCols) > 0 {

@@ -117,6 +117,7 @@ func (g *randomOps) setup() {
 		require.NoError(g.t, err)
 		g.lots = append(g.lots, lot)
 	}
+	g.setupMarkets()
 }
 
 // find picks a receipt that pred accepts, if any.
@@ -149,7 +150,10 @@ func inState(states ...receipt.State) func(r *receipt.Receipt) bool {
 // not, or a stale version, or the wrong signer.
 func (g *randomOps) op() ([]string, receipt.Op) {
 	now := g.sim.Block.Time
-	kind := g.rng.IntN(16)
+	kind := g.rng.IntN(24)
+	if kind >= 16 { // a third of the ops: financing and trading
+		return g.marketsOp(g.rng.IntN(marketsKinds))
+	}
 	pred := map[int]func(r *receipt.Receipt) bool{
 		2:  func(r *receipt.Receipt) bool { return r.State == receipt.StateIssued && r.Negotiable },
 		3:  inState(receipt.StateTransferPending),
@@ -287,12 +291,14 @@ func (g *randomOps) run(n int) {
 	require.NoError(g.t, ledger.CheckInvariants(g.sim.Store))
 }
 
-// storyAndRandom is the story followed by n random blocks.
+// storyAndRandom is the full story and the price shock followed by n
+// random blocks.
 func storyAndRandom(t testing.TB, seed uint64, n int) *ledger.Sim {
 	t.Helper()
-	sim, w := story(t)
+	sim, w := fullStory(t)
 	g := newRandomOps(t, sim, w, seed)
 	g.setup()
+	g.priceShock()
 	g.run(n)
 	return sim
 }

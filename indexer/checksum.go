@@ -16,9 +16,9 @@ const checksumVersion = "ewr-indexer-checksum/v1"
 
 // TableSum is one table's part of the checksum.
 type TableSum struct {
-	Table  string
-	Rows   int64
-	SHA256 string // hex, over the table's rows as text, in primary key order
+	Table  string `json:"table"`
+	Rows   int64  `json:"rows"`
+	SHA256 string `json:"sha256"` // hex, over the table's rows as text, in primary key order
 }
 
 // checksumTables are the tables Checksum covers, each with its primary key
@@ -35,7 +35,8 @@ func checksumTables() [][2]string {
 	for _, t := range recordTables {
 		ts = append(ts, [2]string{t.name, strings.Join(t.keyCols, ", ")})
 	}
-	return ts
+	// Derived tables, after the records they come from.
+	return append(ts, [2]string{"collateral", "pledge"})
 }
 
 // Checksum is a sha256 over every row of the read model, table by table in
@@ -45,21 +46,35 @@ func checksumTables() [][2]string {
 // the same blocks have the same checksum, whichever server, locale or
 // apply history (rebuild, crash and replay) made them.
 func Checksum(ctx context.Context, db *sql.DB) (string, error) {
-	sums, err := ChecksumTables(ctx, db)
+	s, err := Sum(ctx, db)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\nschema %d\n", checksumVersion, SchemaVersion())
-	for _, s := range sums {
-		fmt.Fprintf(h, "%s %d %s\n", s.Table, s.Rows, s.SHA256)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return s.Checksum, nil
 }
 
 // ChecksumTables returns each table's part of Checksum, to find which
 // table two read models differ in.
 func ChecksumTables(ctx context.Context, db *sql.DB) ([]TableSum, error) {
+	s, err := Sum(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return s.Tables, nil
+}
+
+// ReadModelSum is the checksum of a read model with its parts and the
+// checkpoint it is at, all from one snapshot: while an indexer applies
+// blocks, compare checksums taken at the same height.
+type ReadModelSum struct {
+	Checkpoint Checkpoint
+	Checksum   string
+	Tables     []TableSum
+}
+
+// Sum reads the checkpoint and every table's part of the checksum in one
+// snapshot, and combines them into Checksum.
+func Sum(ctx context.Context, db *sql.DB) (*ReadModelSum, error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("indexer: checksum: %w", err)
@@ -69,15 +84,24 @@ func ChecksumTables(ctx context.Context, db *sql.DB) ([]TableSum, error) {
 	if _, err := tx.ExecContext(ctx, `SET LOCAL bytea_output = 'hex'`); err != nil {
 		return nil, fmt.Errorf("indexer: checksum: %w", err)
 	}
-	var sums []TableSum
+	out := &ReadModelSum{}
+	if err := tx.QueryRowContext(ctx, `SELECT height, app_hash FROM checkpoint`).Scan(&out.Checkpoint.Height, &out.Checkpoint.AppHash); err != nil {
+		return nil, fmt.Errorf("indexer: checksum: checkpoint: %w", err)
+	}
 	for _, t := range checksumTables() {
 		s, err := checksumTable(ctx, tx, t[0], t[1])
 		if err != nil {
 			return nil, err
 		}
-		sums = append(sums, s)
+		out.Tables = append(out.Tables, s)
 	}
-	return sums, nil
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\nschema %d\n", checksumVersion, SchemaVersion())
+	for _, s := range out.Tables {
+		fmt.Fprintf(h, "%s %d %s\n", s.Table, s.Rows, s.SHA256)
+	}
+	out.Checksum = hex.EncodeToString(h.Sum(nil))
+	return out, nil
 }
 
 func checksumTable(ctx context.Context, tx *sql.Tx, table, order string) (TableSum, error) {

@@ -3,6 +3,7 @@ package indexer
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/ewrchain/ewr/ledger"
 )
@@ -48,4 +49,16 @@ func Prepare(rec *ledger.BlockRecord) (rows, records int, err error) {
 		}
 	}
 	return p.rows, p.records, nil
+}
+
+// CollateralFill is the statement of migration 0006 that fills the
+// collateral table from the pledges and receipts tables.
+func CollateralFill() string {
+	for _, m := range migrations() {
+		if m.name == "0006_collateral.sql" {
+			i := strings.Index(m.sql, "INSERT INTO collateral")
+			return m.sql[i:]
+		}
+	}
+	panic("no migration 0006")
 }

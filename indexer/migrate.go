@@ -75,8 +75,9 @@ func SchemaVersion() int {
 // Migrate brings the database's schema to SchemaVersion: it applies the
 // embedded migrations not yet recorded in schema_migrations, in order, in
 // one transaction under an advisory lock, so a crash leaves the schema as it
-// was and two processes starting at once do not both migrate. It is
-// idempotent. It refuses a database migrated by a newer binary
+// was and two processes starting at once do not both migrate. In the same
+// transaction it moves the fallback table's records that a typed table of
+// this binary claims into that table (adoptFallback). It is idempotent. It refuses a database migrated by a newer binary
 // (ErrSchemaNewer) and one whose applied migrations differ from the
 // embedded ones (ErrMigrationChanged).
 func Migrate(ctx context.Context, db *sql.DB) error {
@@ -136,6 +137,11 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 			m.version, m.name, m.sum); err != nil {
 			return fmt.Errorf("indexer: migrate: %s: %w", m.name, err)
 		}
+	}
+	// Records of a type this binary has a table for, left in the fallback
+	// by an older binary, move to their table now.
+	if _, _, err := adoptFallback(ctx, tx); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("indexer: migrate: commit: %w", err)

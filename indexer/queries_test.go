@@ -351,4 +351,6 @@ func TestQueriesMatchTheChainState(t *testing.T) {
 	want := openROs[ledger.Warehouse2]
 	sort.Strings(want)
 	assert.Equal(t, want, gotROs)
+
+	requireFinancingMatchesChain(t, sim, q)
 }

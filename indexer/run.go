@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (ix *Indexer) progress(height int64) {
 
 // permanent reports whether err will not go away by retrying.
 func permanent(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || errors.Is(err, ErrGap) || errors.Is(err, ErrDecode) || errors.Is(err, ErrUnknownRecord) ||
+	return ctx.Err() != nil || errors.Is(err, ErrGap) || errors.Is(err, ErrDecode) ||
 		errors.Is(err, ErrBadBlock) || errors.Is(err, ErrConflict) || errors.Is(err, ErrSchemaNewer) ||
 		errors.Is(err, ErrMigrationChanged)
 }
@@ -94,14 +95,32 @@ const prefetchBlocks = 4
 // Run follows src from the checkpoint: it applies each next block as soon
 // as src has it, waiting (src's Wait, or polling with backoff) when caught
 // up. It returns ctx's error when ctx ends, and stops with an error at a
-// gap, a block that does not decode, a key no table claims or a block that
-// conflicts with the one applied: it never skips a block. A failure that
+// gap, a block that does not decode or a block that conflicts with the one
+// applied: it never skips a block. (A record of a type it has no table for
+// is not a stop: it lands in the fallback table.) A failure that
 // may be transient (the database or the source unreachable) is retried
 // with backoff, at most MaxRetries times in a row.
 //
 // Run reads and decodes up to prefetchBlocks blocks ahead in a goroutine;
 // blocks are still written one SQL transaction each, in height order.
-func (ix *Indexer) Run(ctx context.Context, src Source) (err error) {
+func (ix *Indexer) Run(ctx context.Context, src Source) error {
+	return ix.run(ctx, src, math.MaxInt64)
+}
+
+// CatchUp applies the blocks src holds when CatchUp starts, from the
+// checkpoint on, as Run does, and returns the height it caught up to: a
+// rebuild, or a one-off refresh of a read model. Blocks src gains
+// meanwhile are left to the next call.
+func (ix *Indexer) CatchUp(ctx context.Context, src Source) (int64, error) {
+	target, err := retry(ctx, ix, "source height", func() (int64, error) { return src.Height(ctx) })
+	if err != nil {
+		return 0, err
+	}
+	return target, ix.run(ctx, src, target)
+}
+
+// run is Run until the checkpoint reaches height until.
+func (ix *Indexer) run(ctx context.Context, src Source, until int64) (err error) {
 	ix.updateStatus(func(s *Status) { s.Running, s.Err = true, nil })
 	defer func() {
 		ix.updateStatus(func(s *Status) { s.Running, s.Err = false, err })
@@ -115,11 +134,12 @@ func (ix *Indexer) Run(ctx context.Context, src Source) (err error) {
 	}
 	ix.progress(cp.Height)
 	next := ix.next(cp.Height)
-	for {
-		if next, err = ix.follow(ctx, src, next); err != nil {
+	for next <= until {
+		if next, err = ix.follow(ctx, src, next, until); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // fetched is a block the fetcher read and decoded, or why it could not.
@@ -133,8 +153,8 @@ type fetched struct {
 // reads and decodes them ahead. It returns on an error, or with the height
 // to go on from when the checkpoint moved past what the fetcher expected
 // (another indexer applied blocks meanwhile), so that Run restarts the
-// fetcher there.
-func (ix *Indexer) follow(ctx context.Context, src Source, next int64) (int64, error) {
+// fetcher there, or past until.
+func (ix *Indexer) follow(ctx context.Context, src Source, next, until int64) (int64, error) {
 	fctx, cancel := context.WithCancel(ctx)
 	ch := make(chan fetched, prefetchBlocks)
 	var wg sync.WaitGroup
@@ -161,7 +181,7 @@ func (ix *Indexer) follow(ctx context.Context, src Source, next int64) (int64, e
 		if err != nil {
 			return 0, err
 		}
-		if n := ix.next(a.checkpoint); n != f.height+1 {
+		if n := ix.next(a.checkpoint); n != f.height+1 || n > until {
 			return n, nil
 		}
 	}

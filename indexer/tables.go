@@ -1,21 +1,23 @@
 package indexer
 
 import (
-	"encoding/json"
 	"fmt"
-	"reflect"
+	"strconv"
 	"strings"
 
-	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
 )
 
 // The decoder table: one entry per record type the chain stores, naming
 // the key prefix, the SQL table and how a canonical value becomes a row.
-// Adding a record type (loans, prices, margin calls, offers, trades) is one
-// entry here plus one migration creating its table; see the TODOs at the
-// end of recordTables.
+// Adding a record type is one entry here plus one migration creating its
+// table; until then its records land in the fallback table "records"
+// (fallback.go), and Migrate moves them to the new table once a binary has
+// one.
 //
 // A row is: the key columns (the id parts of the key, in order), the
 // columns decode writes, then updated_height and raw, which every record
@@ -30,6 +32,9 @@ type recordTable struct {
 	keySQL string
 	// keyOnly are the columns of a delete: the key columns.
 	keyOnly []col
+	// claims, if set, says whether a key with the table's prefix is the
+	// table's; the others go to the fallback.
+	claims func(key string) bool
 	// decode writes the columns between the key columns and updated_height
 	// for the record with key id parts ids and canonical value raw. It
 	// must check the value names the same ids as its key.
@@ -76,32 +81,64 @@ var recordTables = []*recordTable{
 		"version bigint", "type text", "warehouse text", "bay text?", "calibrated_until bigint", "status text",
 		"pubkey bytea",
 	}, decodeDevice),
-	newRecordTable("c/", "config", []string{"key"}, "version", []string{
+	withClaims(newRecordTable("c/", "config", []string{"key"}, "version", []string{
 		"version bigint", "doc jsonb",
-	}, decodeConfig),
+	}, decodeConfig), func(key string) bool { _, ok := recordKind(key); return ok }),
 
-	// TODO(lead): the records financing/, trading/ and iot/ now write have
-	// no table yet, so the first of them stops Run with ErrUnknownRecord
-	// (never skipped). Each is one entry here and one migration
-	// (0002_financing.sql, …) creating its table with typed columns for
-	// the queries (ledger/records.go lists the prefixes and types):
-	//
-	//   - financing.PrefixLoan "fln/" → loans: id, bank, borrower,
-	//     pledges, currency, principal and outstanding in minor units,
-	//     maturity, status, margin call (status, deadline, shortfall);
-	//   - financing.PrefixPrice "fpr/" → prices: commodity, currency,
-	//     minor units per unit, posted at;
-	//   - financing.PrefixPolicy "fcp/" → credit_policies; and
-	//     financing.PrefixIndex "fix/" (the open-loans index) → its own
-	//     table, or ignore it explicitly by an entry with no typed columns;
-	//   - trading.PrefixOffer "tof/", PrefixTrade "ttr/", PrefixSettlement
-	//     "tse/" → offers, trades, settlements: id, receipt, seller, buyer,
-	//     price, status, deadline;
-	//   - iot.PrefixAlert "ial/", PrefixWatch "iwl/", PrefixAnchor "ian/",
-	//     PrefixAnchorHead "iah/" → alerts, lot_watches, anchors.
-	//
-	// Then LoanToValue, open margin calls and the loan side of
-	// PledgedExposure (queries.go) join them.
+	newRecordTable(financing.PrefixPolicy, "credit_policies", []string{"bank", "commodity"}, "version", []string{
+		"version bigint", "haircut_bps int", "initial_ltv_bps int", "maintenance_ltv_bps int",
+		"margin_call_grace_sec bigint", "max_price_age_sec bigint", "updated_at bigint",
+	}, decodePolicy),
+	newRecordTable(financing.PrefixPrice, "prices", []string{"currency", "commodity"}, "version", []string{
+		"version bigint", "minor_per_tonne bigint", "posted_at bigint", "posted_height bigint", "oracle text",
+	}, decodePrice),
+	newRecordTable(financing.PrefixLoan, "loans", []string{"id"}, "version", []string{
+		"version bigint", "status text", "bank text", "borrower text", "commodity text", "currency text",
+		"pledges text[]", "principal bigint", "disbursed bigint", "outstanding bigint", "exposure bigint",
+		"haircut_bps int", "initial_ltv_bps int", "maintenance_ltv_bps int", "margin_call_grace_sec bigint",
+		"policy_version bigint", "maturity bigint", "opened_at bigint",
+		"call_raised_at bigint*", "call_deadline bigint*", "call_ltv_bps numeric*", "call_value numeric*",
+		"call_price_per_tonne bigint*", "call_shortfall bigint*",
+		"defaulted_at bigint?", "default_reason text?", "closed_at bigint?",
+	}, decodeLoan),
+	newRecordTable(financing.PrefixIndex, "open_loans", []string{"currency", "commodity"}, "version", []string{
+		"version bigint", "loans text[]", "loan_count int",
+	}, decodeOpenLoans),
+	newRecordTable(trading.PrefixOffer, "offers", []string{"id"}, "version", []string{
+		"version bigint", "status text", "seller text", "buyer text", "receipt text", "receipt_version bigint",
+		"price bigint", "currency text", "deadline bigint", "pledge text?", "pledge_bank text?", "loan text?",
+		"created_at bigint", "closed_at bigint?",
+	}, decodeOffer),
+	newRecordTable(trading.PrefixTrade, "trades", []string{"id"}, "version", []string{
+		"version bigint", "status text", "seller text", "buyer text", "buyer_bank text", "receipt text",
+		"price bigint", "currency text", "deadline bigint", "pledge text?", "pledge_bank text?", "loan text?",
+		"accepted_at bigint", "funded_at bigint?", "escrow_ref text?", "closed_at bigint?", "note text?",
+	}, decodeTrade),
+	newRecordTable(trading.PrefixSettlement, "settlements", []string{"id"}, "version", []string{
+		"version bigint", "receipt text", "receipt_version bigint", "seller text", "buyer text", "buyer_bank text",
+		"price bigint", "currency text", "to_loan bigint", "to_seller bigint", "loan text?", "pledge text?",
+		"pledge_bank text?", "loan_outstanding bigint", "settled_at bigint", "settled_height bigint",
+	}, decodeSettlement),
+
+	newRecordTable(iot.PrefixAlert, "alerts", []string{"id"}, "version", []string{
+		"version bigint", "lot text", "warehouse text", "bay text", "kind text", "status text", "digest bytea",
+		"readings text[]", "device text", "at_ms bigint", "last_seen_ms bigint", "submitted_by text", "frozen text[]",
+		"opened_at bigint", "opened_height bigint", "closed_at bigint?", "closed_by text?", "resolution text?", "counted bigint",
+	}, decodeAlert),
+	newRecordTable(iot.PrefixWatch, "lot_watches", []string{"lot"}, "version", []string{
+		"version bigint", "baseline_at_ms bigint", "baseline_reading text?", "baseline_by text?", "counted bigint",
+		"alerts int", "last_alert text?",
+	}, decodeWatch),
+	newRecordTable(iot.PrefixAnchor, "anchors", []string{"warehouse", "stream", "seq"}, "version", []string{
+		"version bigint", "first_seq bigint", "last_seq bigint", "count int", "root bytea", "prev_first_seq bigint",
+		"anchored_by text", "anchored_height bigint", "anchored_at bigint",
+	}, decodeAnchor),
+	newRecordTable(iot.PrefixAnchorHead, "anchor_heads", []string{"warehouse", "stream"}, "version", []string{
+		"version bigint", "last_seq bigint", "last_key text", "anchors bigint", "readings bigint",
+	}, decodeAnchorHead),
+
+	// The fallback (fallback.go) is last: every key no table above claims.
+	fallbackTable,
 }
 
 // recordTableByPrefix finds a key's table by its prefix.
@@ -109,6 +146,12 @@ var recordTableByPrefix = func() map[string]*recordTable {
 	m := map[string]*recordTable{}
 	for i, t := range recordTables {
 		t.index = i
+		if t == fallbackTable {
+			if i != len(recordTables)-1 {
+				panic("indexer: the fallback table must be the last")
+			}
+			continue
+		}
 		if _, dup := m[t.prefix]; dup {
 			panic("indexer: two tables claim prefix " + t.prefix)
 		}
@@ -116,6 +159,11 @@ var recordTableByPrefix = func() map[string]*recordTable {
 	}
 	return m
 }()
+
+func withClaims(t *recordTable, claims func(key string) bool) *recordTable {
+	t.claims = claims
+	return t
+}
 
 func newRecordTable(prefix, name string, keyCols []string, guard string, cols []string,
 	decode func(w *row, ids []string, raw []byte) error) *recordTable {
@@ -136,15 +184,31 @@ func newRecordTable(prefix, name string, keyCols []string, guard string, cols []
 	return t
 }
 
-// splitKey finds key's table and its id parts.
+// keyExpr is SQL that rebuilds a record key from its id parts in the
+// columns named col0, col1, … (colPrefix then the part's index).
+func (t *recordTable) keyExpr(colPrefix string) string {
+	var parts []string
+	for i := range t.keyCols {
+		parts = append(parts, colPrefix+strconv.Itoa(i))
+	}
+	if t.prefix == "" { // the fallback: the id is the whole key
+		return parts[0]
+	}
+	return "'" + t.prefix + "' || " + strings.Join(parts, " || '/' || ")
+}
+
+// splitKey finds key's table and its id parts: the typed table its prefix
+// names, or the fallback table (id: the whole key) for a key no typed table
+// claims. A key of a typed prefix with the wrong number of id parts, or an
+// empty one, is ErrDecode.
 func splitKey(key string) (*recordTable, []string, error) {
 	i := strings.IndexByte(key, '/')
 	if i < 0 {
-		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownRecord, key)
+		return fallbackTable, []string{key}, nil
 	}
 	t, ok := recordTableByPrefix[key[:i+1]]
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownRecord, key)
+	if !ok || (t.claims != nil && !t.claims(key)) {
+		return fallbackTable, []string{key}, nil
 	}
 	ids := strings.Split(key[i+1:], "/")
 	if len(ids) != len(t.keyCols) {
@@ -319,26 +383,23 @@ func decodeDevice(w *row, ids []string, raw []byte) error {
 	return nil
 }
 
-// decodeConfig handles the "c/" keys: one record type per key (the
-// consortium, the parameters, the IoT rules, …), each with a Version.
-// ledger knows which type each key holds.
+// decodeConfig handles the "c/" keys ledger knows (the table claims no
+// other): one record type per key (the consortium, the parameters, the IoT
+// rules, …), each with a Version.
 func decodeConfig(w *row, ids []string, raw []byte) error {
 	key := "c/" + ids[0]
-	if _, ok := ledger.RecordKind(key); !ok {
-		return fmt.Errorf("%w: config key %q", ErrUnknownRecord, key)
-	}
-	v, err := ledger.DecodeByKey(key, raw)
+	v, err := decodeByKey(key, raw)
 	if err != nil {
 		return err
 	}
-	version := reflect.ValueOf(v).Elem().FieldByName("Version")
-	if !version.IsValid() || version.Kind() != reflect.Uint64 {
+	version, ok := recordVersionOf(v)
+	if !ok {
 		return fmt.Errorf("config record %q has no Version", key)
 	}
-	doc, err := json.Marshal(v)
+	doc, err := jsonDoc(v)
 	if err != nil {
 		return err
 	}
-	w.u64(version.Uint()).json(doc)
+	w.u64(version).json(doc)
 	return nil
 }
