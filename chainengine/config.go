@@ -1,0 +1,116 @@
+package chainengine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+)
+
+// ErrNoHome means a home directory has no config.toml: run `ewr init` or
+// `ewr testnet` first.
+var ErrNoHome = errors.New("chainengine: home not initialized")
+
+// Tuning for validators on one LAN or one host. Each value was measured on
+// the 2-core reference machine (COMETBFT.md, and the report of the chain
+// benchmark); CometBFT's defaults are for validators on different continents.
+const (
+	// timeoutPropose is how long validators wait for a proposal before
+	// prevoting nil. It is what a dead or slow proposer costs: with one of
+	// four validators down, every fourth height pays it once.
+	timeoutPropose      = 500 * time.Millisecond
+	timeoutProposeDelta = 100 * time.Millisecond
+	// timeoutVote is spent only when +2/3 voted but not for one block.
+	timeoutVote      = 500 * time.Millisecond
+	timeoutVoteDelta = 100 * time.Millisecond
+	// peerGossipSleep dominates block time on a LAN at the default 100 ms.
+	peerGossipSleep = 10 * time.Millisecond
+	// peerQueryMaj23Sleep paces a liveness aid against vote flooding
+	// (default 2 s); shorter costs nothing measurable and shortens Stop.
+	peerQueryMaj23Sleep = 250 * time.Millisecond
+	// p2pRateBytesPerS: the default 5 MB/s throttles blocks of a few MB.
+	p2pRateBytesPerS = 50 << 20
+	// mempoolSizeTxs holds a few seconds of saturated load (~6k tx/s).
+	mempoolSizeTxs = 20_000
+	// mempoolCacheTxs remembers recently seen txs so gossip echoes and
+	// resubmissions of committed txs stop at the mempool.
+	mempoolCacheTxs = 100_000
+)
+
+// tuneConfig sets what every ewr node needs on top of CometBFT's defaults.
+// It is applied when a home is generated; config.toml is the authority after
+// that, so an operator can change any of it.
+func tuneConfig(cfg *cmtcfg.Config) {
+	cfg.DBBackend = "pebbledb"
+	cfg.ProxyApp = "" // the app is in-process
+	cfg.LogLevel = DefaultLogLevel
+
+	// The receipt app keeps its own indexes; the KV tx indexer costs ~30%.
+	cfg.TxIndex.Indexer = "null"
+
+	c := cfg.Consensus
+	c.TimeoutPropose = timeoutPropose
+	c.TimeoutProposeDelta = timeoutProposeDelta
+	c.TimeoutPrevote = timeoutVote
+	c.TimeoutPrevoteDelta = timeoutVoteDelta
+	c.TimeoutPrecommit = timeoutVote
+	c.TimeoutPrecommitDelta = timeoutVoteDelta
+	c.TimeoutCommit = 0
+	c.CreateEmptyBlocks = false // an ewr block exists because a tx did
+	c.PeerGossipSleepDuration = peerGossipSleep
+	// Also bounds how long Node.Stop must keep the stores open.
+	c.PeerQueryMaj23SleepDuration = peerQueryMaj23Sleep
+
+	p := cfg.P2P
+	p.SendRate = p2pRateBytesPerS
+	p.RecvRate = p2pRateBytesPerS
+	// A consortium is a fixed set of members wired by node id: no peer
+	// exchange, and members may share a host (localnet, tests).
+	p.PexReactor = false
+	p.AddrBookStrict = false
+	p.AllowDuplicateIP = true
+	p.PersistentPeersMaxDialPeriod = 10 * time.Second
+
+	m := cfg.Mempool
+	m.Size = mempoolSizeTxs
+	m.CacheSize = mempoolCacheTxs
+	m.MaxTxBytes = MaxTxBytes
+}
+
+// configPath is where a home keeps its CometBFT config.
+func configPath(home string) string { return filepath.Join(home, "config", "config.toml") }
+
+// LoadConfig reads home/config/config.toml on top of CometBFT's defaults.
+func LoadConfig(home string) (*cmtcfg.Config, error) {
+	path := configPath(home)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no config/config.toml", ErrNoHome, home)
+		}
+		return nil, err
+	}
+	cfg := cmtcfg.DefaultConfig()
+	if err := readConfigFile(path, cfg); err != nil {
+		return nil, err
+	}
+	cfg.SetRoot(home)
+	if err := cfg.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	}
+	return cfg, nil
+}
+
+// WriteConfig writes cfg to cfg.RootDir/config/config.toml.
+func WriteConfig(cfg *cmtcfg.Config) error {
+	if err := cfg.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.RootDir, "config"), 0o700); err != nil {
+		return err
+	}
+	cmtcfg.WriteConfigFile(configPath(cfg.RootDir), cfg)
+	return nil
+}

@@ -1,0 +1,426 @@
+package chainengine
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// procNode is a validator running in its own OS process (the test binary,
+// see TestMain).
+type procNode struct {
+	home string
+	rpc  *rpchttp.HTTP
+	cmd  *exec.Cmd
+	done chan error // receives the process's exit once
+}
+
+func startProcNode(t *testing.T, home, rpcAddr string) *procNode {
+	t.Helper()
+	return startProcNodeApp(t, home, rpcAddr, "baseline")
+}
+
+// startProcNodeApp starts a validator of the named app ("baseline" or
+// "receipt") in its own process.
+func startProcNodeApp(t *testing.T, home, rpcAddr, app string) *procNode {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), nodeHomeEnv+"="+home, nodeAppEnv+"="+app)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	logf.Close()
+	cli, err := rpchttp.New(rpcAddr)
+	require.NoError(t, err)
+	p := &procNode{home: home, rpc: cli, cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return p
+}
+
+// stop sends sig and waits for the process to exit; it returns the exit error.
+func (p *procNode) stop(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(sig))
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node %s did not exit on %v", p.home, sig)
+		return nil
+	}
+}
+
+type nodeState struct {
+	height  int64
+	appHash []byte
+}
+
+func (p *procNode) state(ctx context.Context) (nodeState, error) {
+	info, err := p.rpc.ABCIInfo(ctx)
+	if err != nil {
+		return nodeState{}, err
+	}
+	return nodeState{info.Response.LastBlockHeight, info.Response.LastBlockAppHash}, nil
+}
+
+// TestCrashRecovery runs four validators as separate processes, kill -9s one
+// under load, restarts it, then stops and restarts all four, checking that
+// every tx acknowledged as committed is on every node exactly once.
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four node processes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const chainID = "ewr-crash"
+	dir := t.TempDir()
+	homes, err := GenerateTestnet(4, dir, chainID, nil, 0)
+	require.NoError(t, err)
+	rpcAddrs := make([]string, 4)
+	for i, h := range homes {
+		cfg, err := LoadConfig(h)
+		require.NoError(t, err)
+		rpcAddrs[i] = "http://" + strings.TrimPrefix(cfg.RPC.ListenAddress, "tcp://")
+	}
+	nodes := make([]*procNode, 4)
+	startAll := func() {
+		for i := range nodes {
+			nodes[i] = startProcNode(t, homes[i], rpcAddrs[i])
+		}
+		waitUp(ctx, t, nodes)
+	}
+	startAll()
+
+	// Load through the survivors' RPC: each ack is a BroadcastTxCommit that
+	// came back committed with code 0.
+	var mu sync.Mutex
+	acked := map[[32]byte]int64{} // body hash -> height
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var loadWG sync.WaitGroup
+	for w := range 24 {
+		loadWG.Add(1)
+		go func() {
+			defer loadWG.Done()
+			cli, err := rpchttp.New(rpcAddrs[w%3])
+			if err != nil {
+				return
+			}
+			for loadCtx.Err() == nil {
+				raw := testTx(chainID, byte(w+1), 10_000)
+				tx, _ := DecodeTx(raw)
+				res, err := cli.BroadcastTxCommit(loadCtx, raw)
+				if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+					continue // not acknowledged; it may or may not commit
+				}
+				mu.Lock()
+				acked[tx.Hash] = res.Height
+				mu.Unlock()
+			}
+		}()
+	}
+	ackCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	checkFor(t, 30*time.Second, func() error {
+		if n := ackCount(); n < 50 {
+			return fmt.Errorf("%d acks", n)
+		}
+		return nil
+	})
+
+	// kill -9 node 3 under load; the others go on committing.
+	require.Error(t, nodes[3].stop(t, syscall.SIGKILL))
+	st, err := nodes[0].state(ctx)
+	require.NoError(t, err)
+	checkFor(t, 30*time.Second, func() error {
+		now, err := nodes[0].state(ctx)
+		if err != nil || now.height < st.height+20 {
+			return fmt.Errorf("survivors at %d, were at %d (%v)", now.height, st.height, err)
+		}
+		return nil
+	})
+
+	// Restart it from its data; it must catch up within 10 s.
+	before, err := nodes[0].state(ctx)
+	require.NoError(t, err)
+	restarted := time.Now()
+	nodes[3] = startProcNode(t, homes[3], rpcAddrs[3])
+	checkFor(t, 10*time.Second, func() error {
+		s, err := nodes[3].rpc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if s.SyncInfo.CatchingUp || s.SyncInfo.LatestBlockHeight < before.height {
+			return fmt.Errorf("node 3 at %d (catching up %v), survivors were at %d", s.SyncInfo.LatestBlockHeight, s.SyncInfo.CatchingUp, before.height)
+		}
+		return nil
+	})
+	t.Logf("killed node caught up %d blocks in %v", before.height-st.height, time.Since(restarted).Round(time.Millisecond))
+	if os.Getenv("EWR_TEST_LOG") != "" {
+		b, _ := os.ReadFile(filepath.Join(homes[3], "node.log"))
+		t.Logf("node 3 log:\n%s", b)
+	}
+	stopLoad()
+	loadWG.Wait()
+	t.Logf("%d txs acknowledged as committed", ackCount())
+
+	final := waitAgreed(ctx, t, nodes)
+	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
+
+	// Stop all four cleanly, restart them: the state is the same.
+	for i, p := range nodes {
+		assert.NoError(t, p.stop(t, syscall.SIGTERM), "node %d exit", i)
+	}
+	startAll()
+	for i, p := range nodes {
+		s, err := p.state(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, final, s, "node %d after restart", i)
+	}
+	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
+	for _, p := range nodes {
+		assert.NoError(t, p.stop(t, syscall.SIGTERM))
+	}
+}
+
+// waitUp waits until every node serves RPC, has a block and sees all peers.
+func waitUp(ctx context.Context, t *testing.T, nodes []*procNode) {
+	t.Helper()
+	checkFor(t, 60*time.Second, func() error {
+		for i, p := range nodes {
+			s, err := p.rpc.Status(ctx)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", i, err)
+			}
+			ni, err := p.rpc.NetInfo(ctx)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", i, err)
+			}
+			if s.SyncInfo.LatestBlockHeight < 1 || s.SyncInfo.CatchingUp || ni.NPeers < len(nodes)-1 {
+				return fmt.Errorf("node %d: height %d, catching up %v, %d peers", i, s.SyncInfo.LatestBlockHeight, s.SyncInfo.CatchingUp, ni.NPeers)
+			}
+		}
+		return nil
+	})
+}
+
+// waitAgreed waits until all nodes have committed the same height and app
+// hash and the chain is idle (its tip block carries no txs).
+func waitAgreed(ctx context.Context, t *testing.T, nodes []*procNode) nodeState {
+	t.Helper()
+	var s0 nodeState
+	checkFor(t, 30*time.Second, func() error {
+		var err error
+		if s0, err = nodes[0].state(ctx); err != nil {
+			return err
+		}
+		blk, err := nodes[0].rpc.Block(ctx, &s0.height)
+		if err != nil {
+			return err
+		}
+		if len(blk.Block.Txs) > 0 {
+			return errors.New("chain not idle yet")
+		}
+		for i, p := range nodes[1:] {
+			s, err := p.state(ctx)
+			if err != nil {
+				return err
+			}
+			if s.height != s0.height || !bytes.Equal(s.appHash, s0.appHash) {
+				return fmt.Errorf("node %d at %d %X, node 0 at %d %X", i+1, s.height, s.appHash, s0.height, s0.appHash)
+			}
+		}
+		return nil
+	})
+	return s0
+}
+
+// checkTxsOnEveryNode checks that each acked tx is committed on every node at
+// its acknowledged height, and that across the whole chain it succeeded
+// exactly once.
+func checkTxsOnEveryNode(ctx context.Context, t *testing.T, nodes []*procNode, acked map[[32]byte]int64, tip int64) {
+	t.Helper()
+	require.NotEmpty(t, acked)
+	for i, p := range nodes {
+		for hash, height := range acked {
+			res, err := p.rpc.ABCIQuery(ctx, "/tx/"+hex.EncodeToString(hash[:]), nil)
+			require.NoError(t, err)
+			require.Zero(t, res.Response.Code, "node %d tx %X: %s", i, hash, res.Response.Log)
+			recHeight, recCode := decodeTxQuery(t, res.Response.Value)
+			require.Zero(t, recCode, "node %d tx %X", i, hash)
+			require.Equal(t, height, recHeight, "node %d tx %X", i, hash)
+		}
+		okCount := map[[32]byte]int{}
+		for h := int64(1); h <= tip; h++ {
+			blk, err := p.rpc.Block(ctx, &h)
+			require.NoError(t, err)
+			if len(blk.Block.Txs) == 0 {
+				continue
+			}
+			results, err := p.rpc.BlockResults(ctx, &h)
+			require.NoError(t, err)
+			require.Len(t, results.TxResults, len(blk.Block.Txs))
+			for k, raw := range blk.Block.Txs {
+				tx, err := DecodeTx(raw)
+				require.NoError(t, err)
+				if results.TxResults[k].Code == 0 {
+					okCount[tx.Hash]++
+				}
+			}
+		}
+		for hash := range acked {
+			require.Equal(t, 1, okCount[hash], "node %d: tx %X committed %d times", i, hash, okCount[hash])
+		}
+	}
+}
+
+// decodeTxQuery decodes a /tx query answer of either app.
+func decodeTxQuery(t *testing.T, v []byte) (height int64, code uint32) {
+	t.Helper()
+	if rec, err := DecodeTxRecord(v); err == nil {
+		return rec.Height, rec.Code
+	}
+	var r TxResult
+	require.NoError(t, canon.Unmarshal(v, &r))
+	return r.Height, r.Code
+}
+
+// TestCrashRecoveryReceiptApp is TestCrashRecovery for the receipt app,
+// under realistic receipt traffic: four validator processes, kill -9 of one
+// under load, restart and catch-up, every acknowledged tx committed exactly
+// once on every node, then all four stopped and restarted with the state
+// intact and the invariants holding.
+func TestCrashRecoveryReceiptApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four node processes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const chainID = "ewr-crash-receipt"
+	wl := NewReceiptWorkload(chainID)
+	require.NoError(t, wl.Prepare(ctx, 4*wl.Lanes()))
+	dir := t.TempDir()
+	homes, err := GenerateTestnet(4, dir, chainID, wl.AppState(), 0)
+	require.NoError(t, err)
+	rpcAddrs := make([]string, 4)
+	for i, h := range homes {
+		cfg, err := LoadConfig(h)
+		require.NoError(t, err)
+		rpcAddrs[i] = "http://" + strings.TrimPrefix(cfg.RPC.ListenAddress, "tcp://")
+	}
+	nodes := make([]*procNode, 4)
+	startAll := func() {
+		for i := range nodes {
+			nodes[i] = startProcNodeApp(t, homes[i], rpcAddrs[i], "receipt")
+		}
+		waitUp(ctx, t, nodes)
+	}
+	startAll()
+
+	// Each worker walks its lanes' receipt stories through a survivor's RPC.
+	const workers = 12
+	var mu sync.Mutex
+	acked := map[[32]byte]int64{}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var loadWG sync.WaitGroup
+	for w := range workers {
+		loadWG.Add(1)
+		go func() {
+			defer loadWG.Done()
+			cli, err := rpchttp.New(rpcAddrs[w%3])
+			if err != nil {
+				return
+			}
+			for lane := w; loadCtx.Err() == nil; lane = (lane + workers) % 240 {
+				raw, _, err := wl.Next(lane, 0)
+				if err != nil {
+					return
+				}
+				tx, _ := DecodeTx(raw)
+				res, err := cli.BroadcastTxCommit(loadCtx, raw)
+				if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+					continue // not acknowledged; it may or may not commit
+				}
+				mu.Lock()
+				acked[tx.Hash] = res.Height
+				mu.Unlock()
+			}
+		}()
+	}
+	ackCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	checkFor(t, 60*time.Second, func() error {
+		if n := ackCount(); n < 50 {
+			return fmt.Errorf("%d acks", n)
+		}
+		return nil
+	})
+
+	require.Error(t, nodes[3].stop(t, syscall.SIGKILL))
+	st, err := nodes[0].state(ctx)
+	require.NoError(t, err)
+	checkFor(t, 30*time.Second, func() error {
+		now, err := nodes[0].state(ctx)
+		if err != nil || now.height < st.height+5 {
+			return fmt.Errorf("survivors at %d, were at %d (%v)", now.height, st.height, err)
+		}
+		return nil
+	})
+	before, err := nodes[0].state(ctx)
+	require.NoError(t, err)
+	restarted := time.Now()
+	nodes[3] = startProcNodeApp(t, homes[3], rpcAddrs[3], "receipt")
+	checkFor(t, 10*time.Second, func() error {
+		s, err := nodes[3].rpc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if s.SyncInfo.CatchingUp || s.SyncInfo.LatestBlockHeight < before.height {
+			return fmt.Errorf("node 3 at %d (catching up %v), survivors were at %d", s.SyncInfo.LatestBlockHeight, s.SyncInfo.CatchingUp, before.height)
+		}
+		return nil
+	})
+	t.Logf("killed receipt node caught up %d blocks in %v", before.height-st.height, time.Since(restarted).Round(time.Millisecond))
+	stopLoad()
+	loadWG.Wait()
+	t.Logf("%d receipt txs acknowledged as committed", ackCount())
+
+	final := waitAgreed(ctx, t, nodes)
+	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
+	for i, p := range nodes {
+		assert.NoError(t, p.stop(t, syscall.SIGTERM), "node %d exit", i)
+	}
+	startAll()
+	for i, p := range nodes {
+		s, err := p.state(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, final, s, "node %d after restart", i)
+	}
+	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
+	for _, p := range nodes {
+		assert.NoError(t, p.stop(t, syscall.SIGTERM))
+	}
+	// Each node's state, reopened from its data, keeps every invariant.
+	for i, h := range homes {
+		app, err := NewReceiptApp(ReceiptAppDir(h), nil)
+		require.NoError(t, err)
+		st, _ := app.State()
+		assert.NoError(t, ledger.CheckInvariants(st.(ledger.Ranger)), "node %d", i)
+		require.NoError(t, app.Close())
+	}
+}

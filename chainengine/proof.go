@@ -1,0 +1,370 @@
+package chainengine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	rpccore "github.com/cometbft/cometbft/rpc/core"
+	"github.com/cometbft/cometbft/types"
+	"github.com/cosmos/gogoproto/proto"
+	"github.com/ewrchain/ewr/chainengine/merkle"
+	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/ledger"
+)
+
+// ProofBundleVersion is the format version of a bundle.
+const ProofBundleVersion = 1
+
+// ProofBundle is everything a bank needs to check a record without
+// trusting the node that served it: the record, its merkle proof against
+// the app hash in a block header, the commit signatures of more than 2/3 of
+// the voting power on that header, and the validator set. Checked offline
+// against a validator set the bank already trusts (the genesis).
+type ProofBundle struct {
+	Version int    `json:"version"`
+	ChainID string `json:"chain_id"`
+	// Key is the record's state key ("r/<receipt id>", "l/<lot id>", ...).
+	Key string `json:"key"`
+	// Value is the record's canonical bytes; empty for a proof of absence.
+	Value []byte `json:"value,omitempty"`
+	// Record is Value decoded, for people. It is checked against Value.
+	Record json.RawMessage `json:"record,omitempty"`
+	// StateHeight is the block after which the state was proven; the header
+	// is that of the next block, whose AppHash is the state's root.
+	StateHeight int64  `json:"state_height"`
+	Proof       []byte `json:"proof"`      // canon-encoded merkle.Proof
+	Header      []byte `json:"header"`     // protobuf cometbft.types.v1.Header
+	Commit      []byte `json:"commit"`     // protobuf cometbft.types.v1.Commit of that header
+	Validators  []byte `json:"validators"` // protobuf cometbft.types.v1.ValidatorSet that signed it
+}
+
+// Errors from Verify. Each names the part of the bundle that failed.
+var (
+	ErrBundleMalformed  = errors.New("proof bundle: malformed")
+	ErrBundleHeader     = errors.New("proof bundle: header does not match")
+	ErrBundleValidators = errors.New("proof bundle: validator set is not the trusted one")
+	ErrBundleCommit     = errors.New("proof bundle: commit signatures do not verify")
+	ErrBundleProof      = errors.New("proof bundle: state proof does not verify")
+	ErrBundleRecord     = errors.New("proof bundle: record does not match its bytes")
+)
+
+// Decoded is a checked bundle's content.
+type Decoded struct {
+	ChainID     string
+	Key         string
+	Value       []byte // nil: the key is absent
+	StateHeight int64
+	Header      types.Header
+	Signed      int64 // voting power that signed
+	Total       int64
+}
+
+// Verify checks a bundle against the trusted validator set. On success the
+// record (or its absence) is what the chain's validators committed.
+func (b *ProofBundle) Verify(trusted *types.ValidatorSet) (*Decoded, error) {
+	if b.Version != ProofBundleVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrBundleMalformed, b.Version)
+	}
+	var ph cmtproto.Header
+	if err := proto.Unmarshal(b.Header, &ph); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrBundleMalformed, err)
+	}
+	header, err := types.HeaderFromProto(&ph)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrBundleMalformed, err)
+	}
+	var pc cmtproto.Commit
+	if err := proto.Unmarshal(b.Commit, &pc); err != nil {
+		return nil, fmt.Errorf("%w: commit: %v", ErrBundleMalformed, err)
+	}
+	commit, err := types.CommitFromProto(&pc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: commit: %v", ErrBundleMalformed, err)
+	}
+	var pv cmtproto.ValidatorSet
+	if err := proto.Unmarshal(b.Validators, &pv); err != nil {
+		return nil, fmt.Errorf("%w: validators: %v", ErrBundleMalformed, err)
+	}
+	list := make([]*types.Validator, len(pv.Validators))
+	for i, v := range pv.Validators {
+		if list[i], err = validatorFromProto(v); err != nil {
+			return nil, fmt.Errorf("%w: validator %d: %v", ErrBundleMalformed, i, err)
+		}
+	}
+	vals, err := types.ValidatorSetFromExistingValidators(list)
+	if err != nil {
+		return nil, fmt.Errorf("%w: validators: %v", ErrBundleMalformed, err)
+	}
+	// Only one encoding of the set is accepted, so no byte of it can change
+	// unnoticed (proposer priorities play no part in verification).
+	if canonical, err := canonicalValidators(vals); err != nil || !bytes.Equal(canonical, b.Validators) {
+		return nil, fmt.Errorf("%w: validators not in canonical form", ErrBundleMalformed)
+	}
+
+	// The header: the right chain and height, and the one the commit signed.
+	if header.ChainID != b.ChainID {
+		return nil, fmt.Errorf("%w: chain %q, bundle says %q", ErrBundleHeader, header.ChainID, b.ChainID)
+	}
+	if header.Height != b.StateHeight+1 {
+		return nil, fmt.Errorf("%w: header height %d for state height %d", ErrBundleHeader, header.Height, b.StateHeight)
+	}
+	if err := header.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleHeader, err)
+	}
+	if commit.Height != header.Height || !bytes.Equal(commit.BlockID.Hash, header.Hash()) {
+		return nil, fmt.Errorf("%w: the commit is for another block", ErrBundleHeader)
+	}
+	// The validators: the trusted set, and the one the header names.
+	if !bytes.Equal(vals.Hash(), trusted.Hash()) {
+		return nil, ErrBundleValidators
+	}
+	if !bytes.Equal(vals.Hash(), header.ValidatorsHash) {
+		return nil, fmt.Errorf("%w: header names validators %X", ErrBundleHeader, header.ValidatorsHash)
+	}
+	// The signatures: more than 2/3 of the power signed, and every
+	// signature present is valid (a tampered one is caught even when the
+	// others would be enough).
+	if err := commit.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleCommit, err)
+	}
+	if err := trusted.VerifyCommitLightAllSignatures(b.ChainID, commit.BlockID, header.Height, commit); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleCommit, err)
+	}
+	// CometBFT finds each signature's validator by position and does not
+	// look at the address the signature names; a bank would call a changed
+	// address tampering, so it must match too.
+	for i, cs := range commit.Signatures {
+		if cs.BlockIDFlag != types.BlockIDFlagAbsent && !bytes.Equal(cs.ValidatorAddress, vals.Validators[i].Address) {
+			return nil, fmt.Errorf("%w: signature %d names validator %X, the set has %X there", ErrBundleCommit, i, cs.ValidatorAddress, vals.Validators[i].Address)
+		}
+	}
+	// The record: its proof against the header's app hash.
+	var mp merkle.Proof
+	if err := canon.Unmarshal(b.Proof, &mp); err != nil {
+		return nil, fmt.Errorf("%w: proof: %v", ErrBundleMalformed, err)
+	}
+	var root [32]byte
+	if len(header.AppHash) != len(root) {
+		return nil, fmt.Errorf("%w: app hash of %d bytes", ErrBundleHeader, len(header.AppHash))
+	}
+	copy(root[:], header.AppHash)
+	var value []byte
+	if len(b.Value) > 0 {
+		value = b.Value
+	}
+	if err := mp.Verify(root, []byte(b.Key), value); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleProof, err)
+	}
+	if value != nil || len(b.Record) > 0 {
+		want, err := RecordJSON(b.Key, value)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBundleRecord, err)
+		}
+		if !jsonEqual(want, b.Record) {
+			return nil, ErrBundleRecord
+		}
+	}
+	signed := int64(0)
+	for i, s := range commit.Signatures {
+		if s.BlockIDFlag == types.BlockIDFlagCommit {
+			signed += trusted.Validators[i].VotingPower
+		}
+	}
+	return &Decoded{ChainID: b.ChainID, Key: b.Key, Value: value, StateHeight: b.StateHeight, Header: header,
+		Signed: signed, Total: trusted.TotalVotingPower()}, nil
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// RecordJSON decodes a record's canonical bytes by its key prefix and
+// returns it as JSON (nil value: JSON null).
+func RecordJSON(key string, value []byte) (json.RawMessage, error) {
+	if value == nil {
+		return json.RawMessage("null"), nil
+	}
+	v, err := ledger.DecodeByKey(key, value)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// TrustedValidators reads the validator set a bank trusts from a CometBFT
+// genesis file.
+func TrustedValidators(genesisFile string) (*types.ValidatorSet, string, error) {
+	raw, err := os.ReadFile(genesisFile)
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := types.GenesisDocFromJSON(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("genesis %s: %w", genesisFile, err)
+	}
+	vals := make([]*types.Validator, len(g.Validators))
+	for i, v := range g.Validators {
+		vals[i] = types.NewValidator(v.PubKey, v.Power)
+	}
+	set, err := types.ValidatorSetFromExistingValidators(vals)
+	if err != nil {
+		return nil, "", err
+	}
+	return set, g.ChainID, nil
+}
+
+// Prover builds proof bundles from a node's stores and its receipt app.
+type Prover struct {
+	node *Node
+	app  *ReceiptApp
+	once sync.Once
+	env  *rpccore.Environment
+	err  error
+}
+
+// NewProver returns a prover for the node, whose app must be a *ReceiptApp.
+func NewProver(n *Node) (*Prover, error) {
+	app, ok := n.App().(*ReceiptApp)
+	if !ok {
+		return nil, errors.New("chainengine: proofs need the receipt app")
+	}
+	return &Prover{node: n, app: app}, nil
+}
+
+// ErrNotYetProvable is returned while no signed header covers the state
+// the caller asked for; waiting a block fixes it.
+var ErrNotYetProvable = errors.New("chainengine: state not yet under a signed header")
+
+// Bundle proves the record at key (or its absence) in the newest state that
+// a committed header covers. minHeight asks for a state at least that
+// recent (e.g. the height a receipt last changed); Bundle waits up to the
+// context's deadline for it.
+func (p *Prover) Bundle(ctx context.Context, key string, minHeight int64) (*ProofBundle, error) {
+	p.once.Do(func() { p.env, p.err = p.node.Comet().ConfigureRPC() })
+	if p.err != nil {
+		return nil, p.err
+	}
+	for {
+		b, err := p.bundle(key, minHeight)
+		if !errors.Is(err, ErrNotYetProvable) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (p *Prover) bundle(key string, minHeight int64) (*ProofBundle, error) {
+	bs := p.env.BlockStore
+	// The newest header with a commit: a block's commit is stored with the
+	// next block, or as the node's seen commit for the newest one.
+	top := bs.Height()
+	headerHeight := top
+	commit := bs.LoadSeenCommit(top)
+	if commit == nil {
+		headerHeight = top - 1
+		commit = bs.LoadBlockCommit(headerHeight)
+	}
+	stateHeight := headerHeight - 1
+	if commit == nil || stateHeight < minHeight || stateHeight < 0 {
+		return nil, ErrNotYetProvable
+	}
+	meta := bs.LoadBlockMeta(headerHeight)
+	if meta == nil {
+		return nil, ErrNotYetProvable
+	}
+	tree, ok := p.app.committed.snapshot(stateHeight)
+	if !ok {
+		return nil, ErrNotYetProvable // the app has not committed it yet, or it is too old
+	}
+	root := tree.Root()
+	if !bytes.Equal(root[:], meta.Header.AppHash) {
+		return nil, fmt.Errorf("chainengine: state %d root %X differs from header %d app hash %X", stateHeight, root, headerHeight, meta.Header.AppHash)
+	}
+	vals, err := p.env.StateStore.LoadValidators(headerHeight)
+	if err != nil {
+		return nil, err
+	}
+	b := &ProofBundle{Version: ProofBundleVersion, ChainID: meta.Header.ChainID, Key: key, StateHeight: stateHeight}
+	value, found := tree.Get([]byte(key))
+	if found {
+		b.Value = value
+		if b.Record, err = RecordJSON(key, value); err != nil {
+			return nil, err
+		}
+	}
+	b.Proof = canon.Marshal(tree.Prove([]byte(key)))
+	if b.Header, err = proto.Marshal(meta.Header.ToProto()); err != nil {
+		return nil, err
+	}
+	if b.Commit, err = proto.Marshal(commit.ToProto()); err != nil {
+		return nil, err
+	}
+	if b.Validators, err = canonicalValidators(vals); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// validatorFromProto is types.ValidatorFromProto made safe for hostile
+// input: CometBFT v1.0.1 dereferences a nil public key when the key type
+// is unknown.
+func validatorFromProto(v *cmtproto.Validator) (val *types.Validator, err error) {
+	if v == nil {
+		return nil, errors.New("nil validator")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			val, err = nil, fmt.Errorf("undecodable validator: %v", r)
+		}
+	}()
+	return types.ValidatorFromProto(v)
+}
+
+// canonicalValidators encodes a validator set as bundles carry it: the
+// validators in order with their keys and power, proposer priorities zero
+// and no proposer.
+func canonicalValidators(vals *types.ValidatorSet) ([]byte, error) {
+	pv := &cmtproto.ValidatorSet{TotalVotingPower: vals.TotalVotingPower()}
+	for _, v := range vals.Validators {
+		p, err := v.ToProto()
+		if err != nil {
+			return nil, err
+		}
+		p.ProposerPriority = 0
+		pv.Validators = append(pv.Validators, p)
+	}
+	return proto.Marshal(pv)
+}
+
+// proofOps wraps a merkle proof for an ABCI query answer.
+func proofOps(p *merkle.Proof) *cmtcrypto.ProofOps {
+	return &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: "ewr/merkle/v1", Data: canon.Marshal(p)}}}
+}
+
+// KeyFor turns a resource name into a state key: "receipt/R-1" → "r/R-1".
+func KeyFor(kind, id string) (string, bool) {
+	prefix, ok := map[string]string{
+		"receipt": "r/", "lot": "l/", "pledge": "pl/", "participant": "p/", "warehouse": "w/",
+		"device": "d/", "release_order": "ro/",
+	}[strings.ToLower(kind)]
+	return prefix + id, ok
+}

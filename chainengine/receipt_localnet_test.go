@@ -1,0 +1,202 @@
+package chainengine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/simulators"
+	"github.com/ewrchain/ewr/warehouse"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func receiptFactory(logger log.Logger) chainengine.AppFactory {
+	return func(home string, _ int) (chainengine.App, error) {
+		return chainengine.NewReceiptApp(chainengine.ReceiptAppDir(home), logger)
+	}
+}
+
+// startReceiptLocalnet runs n validators of the receipt app with the demo
+// world's consortium in genesis.
+func startReceiptLocalnet(t *testing.T, ctx context.Context, n int) (*chainengine.Localnet, *ledger.World) {
+	t.Helper()
+	w := ledger.NewWorld("localnet-test", time.Now().Unix()+365*86400)
+	appState, err := json.Marshal(&w.Genesis)
+	require.NoError(t, err)
+	logger := log.NewNopLogger()
+	ln, err := chainengine.StartLocalnet(ctx, t.TempDir(), n, receiptFactory(logger), chainengine.LocalnetOptions{AppState: appState, Logger: logger})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, ln.Stop()) })
+	return ln, w
+}
+
+func receiptApp(ln *chainengine.Localnet, i int) *chainengine.ReceiptApp {
+	return ln.Node(i).App().(*chainengine.ReceiptApp)
+}
+
+// TestReceiptLocalnetCommitsEveryOp drives the lifecycle and the tour (every
+// op of the domain core between them) through a 4-validator network and
+// checks that all nodes agree on the app hash at every height, that every
+// op type was applied, and that the invariants hold on every node.
+func TestReceiptLocalnetCommitsEveryOp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ln, w := startReceiptLocalnet(t, ctx, 4)
+
+	var out bytes.Buffer
+	for i, tag := range []string{"n0", "n1"} {
+		d := simulators.NewChainDriver(ln.Node(i), w) // submit through two different members
+		lc := &simulators.Lifecycle{Driver: d, World: w, Out: &out, Tag: tag, Bay: ledger.DemoBays[2*i]}
+		require.NoError(t, lc.Run(ctx), out.String())
+		tour := &simulators.Tour{Driver: d, World: w, Out: &out, Tag: tag, Bay: ledger.DemoBays[2*i+1], ShortSec: 2}
+		require.NoError(t, tour.Run(ctx), out.String())
+	}
+
+	// Wait for every node to reach the same height.
+	top := receiptApp(ln, 0).Height()
+	require.Eventually(t, func() bool {
+		for i := range 4 {
+			if receiptApp(ln, i).Height() < top {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond)
+
+	applied := map[string]int{}
+	for h := int64(0); h <= top; h++ {
+		b0, ok, err := receiptApp(ln, 0).Block(h)
+		require.NoError(t, err)
+		require.True(t, ok, "block record %d", h)
+		for i := 1; i < 4; i++ {
+			bi, ok, err := receiptApp(ln, i).Block(h)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, b0.AppHash, bi.AppHash, "node %d disagrees on the app hash at height %d", i, h)
+			require.Equal(t, ledger.EncodeBlockRecord(b0), ledger.EncodeBlockRecord(bi), "node %d block record %d", i, h)
+		}
+		for _, tx := range b0.Txs {
+			if tx.Code == 0 {
+				applied[tx.OpType]++
+			}
+		}
+	}
+	for _, op := range append(receipt.Ops(), warehouse.Ops()...) {
+		assert.Positive(t, applied[op.Type()], "op %s was never applied on chain", op.Type())
+	}
+	for i := range 4 {
+		st, _ := receiptApp(ln, i).State()
+		require.NoError(t, ledger.CheckInvariants(st.(ledger.Ranger)), "node %d", i)
+	}
+	t.Logf("%d blocks, %d op types applied", top, len(applied))
+}
+
+// TestReceiptLocalnetProofBundles proves a receipt and an absent key from a
+// node, verifies the bundles offline against the genesis validators, and
+// checks that changing any part of a bundle makes it fail.
+func TestReceiptLocalnetProofBundles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ln, w := startReceiptLocalnet(t, ctx, 4)
+	d := simulators.NewChainDriver(ln.Node(1), w)
+	require.NoError(t, (&simulators.Lifecycle{Driver: d, World: w, Out: io.Discard, Tag: "p", Bay: ledger.DemoBays[0]}).Run(ctx))
+	r, err := d.Receipt(ctx, "WR-B-p")
+	require.NoError(t, err)
+
+	prover, err := chainengine.NewProver(ln.Node(2))
+	require.NoError(t, err)
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	bundle, err := prover.Bundle(pctx, receipt.ReceiptKey(r.ID), r.UpdatedHeight)
+	require.NoError(t, err)
+	trusted, chainID, err := chainengine.TrustedValidators(filepath.Join(ln.Home(), "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	require.Equal(t, chainID, bundle.ChainID)
+
+	dec, err := bundle.Verify(trusted)
+	require.NoError(t, err)
+	assert.Equal(t, receipt.ReceiptKey(r.ID), dec.Key)
+	assert.Greater(t, 3*dec.Signed, 2*dec.Total, "more than 2/3 of the power signed")
+	var got receipt.Receipt
+	require.NoError(t, receipt.DecodeRecord(dec.Value, &got))
+	assert.Equal(t, r.Holder, got.Holder)
+	assert.Equal(t, r.Quantity, got.Quantity)
+
+	// Through JSON, as a bank receives it.
+	raw, err := json.Marshal(bundle)
+	require.NoError(t, err)
+	var back chainengine.ProofBundle
+	require.NoError(t, json.Unmarshal(raw, &back))
+	_, err = back.Verify(trusted)
+	require.NoError(t, err)
+
+	// Absence: a receipt that does not exist is provably absent. (One more
+	// block first, so this bundle is under a later header.)
+	require.NoError(t, d.Submit(ctx, []string{ledger.TraderB}, &receipt.RequestPledge{Pledge: "PL-late", Receipt: r.ID, Version: r.Version, Bank: ledger.BankA, Maturity: time.Now().Unix() + 86400}))
+	absent, err := prover.Bundle(pctx, receipt.ReceiptKey("WR-NEVER-ISSUED"), bundle.StateHeight+1)
+	require.NoError(t, err)
+	dec, err = absent.Verify(trusted)
+	require.NoError(t, err)
+	assert.Nil(t, dec.Value)
+	// ...and an absence proof cannot be passed off as that of a present key.
+	fake := *absent
+	fake.Key = receipt.ReceiptKey(r.ID)
+	_, err = fake.Verify(trusted)
+	assert.Error(t, err)
+
+	t.Run("tampering with any part fails", func(t *testing.T) {
+		mutate := func(name string, f func(b *chainengine.ProofBundle), want error) {
+			t.Helper()
+			var b chainengine.ProofBundle
+			require.NoError(t, json.Unmarshal(raw, &b))
+			f(&b)
+			_, err := b.Verify(trusted)
+			require.Error(t, err, name)
+			if want != nil {
+				assert.True(t, errors.Is(err, want), "%s: got %v, want %v", name, err, want)
+			}
+		}
+		mutate("value", func(b *chainengine.ProofBundle) { b.Value[len(b.Value)/2] ^= 1 }, nil)
+		mutate("record", func(b *chainengine.ProofBundle) {
+			b.Record = json.RawMessage(strings.Replace(string(b.Record), `"Holder":"`+r.Holder, `"Holder":"`+ledger.BankB, 1))
+		}, chainengine.ErrBundleRecord)
+		mutate("key", func(b *chainengine.ProofBundle) { b.Key = receipt.ReceiptKey("WR-A-p") }, nil)
+		mutate("state height", func(b *chainengine.ProofBundle) { b.StateHeight++ }, chainengine.ErrBundleHeader)
+		mutate("chain id", func(b *chainengine.ProofBundle) { b.ChainID = "other-chain" }, chainengine.ErrBundleHeader)
+		mutate("version", func(b *chainengine.ProofBundle) { b.Version = 2 }, chainengine.ErrBundleMalformed)
+		for _, part := range []struct {
+			name string
+			get  func(b *chainengine.ProofBundle) []byte
+		}{
+			{"proof", func(b *chainengine.ProofBundle) []byte { return b.Proof }},
+			{"header", func(b *chainengine.ProofBundle) []byte { return b.Header }},
+			{"commit", func(b *chainengine.ProofBundle) []byte { return b.Commit }},
+			{"validators", func(b *chainengine.ProofBundle) []byte { return b.Validators }},
+		} {
+			n := len(part.get(bundle))
+			for i := 0; i < n; i++ {
+				mutate(part.name, func(b *chainengine.ProofBundle) { part.get(b)[i] ^= 0x01 }, nil)
+			}
+		}
+		mutate("commit from another height", func(b *chainengine.ProofBundle) { b.Commit = absent.Commit; b.Header = absent.Header }, nil)
+	})
+
+	t.Run("another consortium's validators are not trusted", func(t *testing.T) {
+		other, _ := startReceiptLocalnet(t, ctx, 1)
+		otherVals, _, err := chainengine.TrustedValidators(filepath.Join(other.Home(), "node0", "config", "genesis.json"))
+		require.NoError(t, err)
+		_, err = bundle.Verify(otherVals)
+		assert.ErrorIs(t, err, chainengine.ErrBundleValidators)
+	})
+}

@@ -1,0 +1,209 @@
+package chainengine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/ewrchain/ewr/chainengine/merkle"
+	"github.com/ewrchain/ewr/ledger"
+)
+
+// The receipt app's pebble layout. Only "s/" is authenticated (under the
+// merkle root that is the app hash); the rest is derived from blocks.
+var (
+	prefixState  = []byte("s/") // s/<record key> → canonical record
+	prefixResult = []byte("x/") // x/<tx body hash> → TxRecord (the replay guard and the tx index)
+	prefixBlock  = []byte("k/") // k/<height, 8 bytes BE> → ledger.BlockRecord
+)
+
+func stateKey(key string) []byte {
+	return append(append(make([]byte, 0, len(prefixState)+len(key)), prefixState...), key...)
+}
+
+func resultKey(hash [32]byte) []byte {
+	return append(append(make([]byte, 0, len(prefixResult)+32), prefixResult...), hash[:]...)
+}
+
+func blockKey(height int64) []byte {
+	k := append(make([]byte, 0, len(prefixBlock)+8), prefixBlock...)
+	return binary.BigEndian.AppendUint64(k, uint64(height))
+}
+
+// snapshotsKept is how many committed versions of the tree stay in memory
+// for proofs: a bank's proof is checked against the newest signed header,
+// whose app hash is the state one block behind the newest commit.
+const snapshotsKept = 128
+
+// committedState is the app's committed view: the tree after the last
+// Commit and a few earlier versions. Trees are immutable, so readers hold a
+// snapshot without locks once they have it.
+type committedState struct {
+	mu struct {
+		sync.RWMutex
+		chainID   string
+		height    int64
+		appHash   []byte
+		tree      *merkle.Tree
+		snapshots map[int64]*merkle.Tree // height → tree after that block
+		order     []int64                // snapshot heights, oldest first
+	}
+}
+
+func (s *committedState) view() (chainID string, height int64, appHash []byte, tree *merkle.Tree) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.mu.chainID, s.mu.height, s.mu.appHash, s.mu.tree
+}
+
+func (s *committedState) set(height int64, appHash []byte, tree *merkle.Tree) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.height, s.mu.appHash, s.mu.tree = height, appHash, tree
+	if s.mu.snapshots == nil {
+		s.mu.snapshots = map[int64]*merkle.Tree{}
+	}
+	s.mu.snapshots[height] = tree
+	s.mu.order = append(s.mu.order, height)
+	for len(s.mu.order) > snapshotsKept {
+		delete(s.mu.snapshots, s.mu.order[0])
+		s.mu.order = s.mu.order[1:]
+	}
+}
+
+// snapshot returns the tree as it was after block height, if still kept.
+func (s *committedState) snapshot(height int64) (*merkle.Tree, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.mu.snapshots[height]
+	return t, ok
+}
+
+// loadTree rebuilds the authenticated tree from the state records in db.
+// The tree's shape depends only on its contents, so the rebuilt root equals
+// the root committed before the restart; the caller checks it does.
+func loadTree(db *pebble.DB) (*merkle.Tree, error) {
+	upper := append([]byte(nil), prefixState...)
+	upper[len(upper)-1]++
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefixState, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	var pairs []merkle.KV
+	for ok := it.First(); ok; ok = it.Next() {
+		pairs = append(pairs, merkle.KV{Key: bytes.Clone(it.Key()[len(prefixState):]), Value: bytes.Clone(it.Value())})
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, err
+	}
+	return merkle.Build(pairs), nil
+}
+
+// blockState is the state one block sees while it executes: the writes of
+// the block's earlier txs over the committed tree. It implements
+// receipt.Store; the ledger puts a per-op overlay over it.
+type blockState struct {
+	base   *merkle.Tree
+	writes map[string]*[]byte // nil value: deleted
+	order  []string
+	// reads memoizes base reads: a block's txs read the same records (their
+	// signers, banks, lots) again and again, and each tree read hashes the
+	// key and walks the tree.
+	reads map[string]*[]byte // nil value: absent
+}
+
+func newBlockState(base *merkle.Tree) *blockState {
+	return &blockState{base: base, writes: map[string]*[]byte{}, reads: map[string]*[]byte{}}
+}
+
+func (b *blockState) Get(key string) ([]byte, bool) {
+	if v, ok := b.writes[key]; ok {
+		if v == nil {
+			return nil, false
+		}
+		return *v, true
+	}
+	if v, ok := b.reads[key]; ok {
+		if v == nil {
+			return nil, false
+		}
+		return *v, true
+	}
+	v, ok := b.base.Get([]byte(key))
+	if ok {
+		b.reads[key] = &v
+	} else {
+		b.reads[key] = nil
+	}
+	return v, ok
+}
+
+func (b *blockState) Set(key string, value []byte) {
+	if _, seen := b.writes[key]; !seen {
+		b.order = append(b.order, key)
+	}
+	b.writes[key] = &value
+}
+
+func (b *blockState) Delete(key string) {
+	if _, seen := b.writes[key]; !seen {
+		b.order = append(b.order, key)
+	}
+	b.writes[key] = nil
+}
+
+// changes returns the block's net writes in key order, for the tree and
+// for pebble.
+func (b *blockState) changes() []merkle.Change {
+	keys := append([]string(nil), b.order...)
+	sort.Strings(keys)
+	out := make([]merkle.Change, len(keys))
+	for i, k := range keys {
+		if v := b.writes[k]; v == nil {
+			out[i] = merkle.Change{Key: []byte(k), Delete: true}
+		} else {
+			out[i] = merkle.Change{Key: []byte(k), Value: *v}
+		}
+	}
+	return out
+}
+
+// memView reads a tree as a receipt.Store (read-only): genesis building and
+// queries use it.
+type treeStore struct{ t *merkle.Tree }
+
+func (s treeStore) Get(key string) ([]byte, bool) { return s.t.Get([]byte(key)) }
+func (s treeStore) Set(string, []byte)            { panic("chainengine: write to a read-only state view") }
+func (s treeStore) Delete(string)                 { panic("chainengine: write to a read-only state view") }
+
+// Range implements ledger.Ranger over a tree (order: sorted keys).
+func (s treeStore) Range(prefix string, fn func(key string, value []byte)) {
+	var keys []string
+	vals := map[string][]byte{}
+	s.t.Walk(func(k, v []byte) bool {
+		if bytes.HasPrefix(k, []byte(prefix)) {
+			keys = append(keys, string(k))
+			vals[string(k)] = v
+		}
+		return true
+	})
+	sort.Strings(keys)
+	for _, k := range keys {
+		fn(k, vals[k])
+	}
+}
+
+var _ ledger.Ranger = treeStore{}
+
+func u64Bytes(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func parseU64(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("chainengine: bad u64 record of %d bytes", len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}

@@ -1,0 +1,247 @@
+package chainengine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+)
+
+// ErrHomeExists means a home already holds keys; generating over it would
+// lose them.
+var ErrHomeExists = errors.New("chainengine: home already initialized")
+
+// MaxValidators bounds a generated network; a consortium is a handful of
+// members.
+const MaxValidators = 64
+
+// validatorPower is every generated validator's voting power: members are
+// equals.
+const validatorPower = 10
+
+// member is one generated home before the genesis is written.
+type member struct {
+	cfg       *cmtcfg.Config
+	nodeKey   *p2p.NodeKey
+	validator types.GenesisValidator
+}
+
+// newMember creates home's directories, node key and validator key, and
+// returns its tuned config (not yet written).
+func newMember(home, moniker string) (*member, error) {
+	if _, err := os.Stat(configPath(home)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrHomeExists, home)
+	}
+	// CometBFT's config template writes the moniker unescaped.
+	if moniker == "" || strings.ContainsAny(moniker, "\"\\\n\r") {
+		return nil, fmt.Errorf("chainengine: moniker %q must be non-empty, without quotes, backslashes or newlines", moniker)
+	}
+	cfg := cmtcfg.DefaultConfig()
+	cfg.SetRoot(home)
+	tuneConfig(cfg)
+	cfg.Moniker = moniker
+	for _, d := range []string{filepath.Join(home, "config"), filepath.Join(home, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []string{cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile()} {
+		if _, err := os.Stat(f); err == nil {
+			return nil, fmt.Errorf("%w: %s", ErrHomeExists, f)
+		}
+	}
+	nodeKey, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("chainengine: node key: %w", err)
+	}
+	pv, err := privval.GenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(),
+		func() (crypto.PrivKey, error) { return ed25519.GenPrivKey(), nil })
+	if err != nil {
+		return nil, fmt.Errorf("chainengine: validator key: %w", err)
+	}
+	pv.Save()
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return nil, err
+	}
+	return &member{
+		cfg:       cfg,
+		nodeKey:   nodeKey,
+		validator: types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: validatorPower, Name: moniker},
+	}, nil
+}
+
+// newGenesis returns the validated genesis of a chain with these validators.
+// appState is the app's genesis (the receipt app's first consortium); nil
+// means "{}".
+func newGenesis(chainID string, appState json.RawMessage, vals []types.GenesisValidator) (*types.GenesisDoc, error) {
+	if len(appState) == 0 {
+		appState = json.RawMessage("{}")
+	}
+	if !json.Valid(appState) {
+		return nil, errors.New("chainengine: app state is not valid JSON")
+	}
+	params := types.DefaultConsensusParams()
+	// Genesis validation panics if evidence may be larger than a block.
+	params.Evidence.MaxBytes = min(params.Evidence.MaxBytes, params.Block.MaxBytes)
+	gen := &types.GenesisDoc{
+		GenesisTime:     time.Now().UTC().Truncate(time.Millisecond),
+		ChainID:         chainID,
+		InitialHeight:   1,
+		ConsensusParams: params,
+		Validators:      vals,
+		AppState:        appState,
+	}
+	if err := gen.ValidateAndComplete(); err != nil {
+		return nil, fmt.Errorf("chainengine: genesis: %w", err)
+	}
+	return gen, nil
+}
+
+// InitHome creates one member's home: keys, a tuned config.toml, and a
+// genesis in which it is the only validator (a single-member chain, or the
+// starting point before a consortium's genesis is assembled). RPC listens on
+// 127.0.0.1:26657 and p2p on 0.0.0.0:26656; edit config.toml to change them.
+// InitHome refuses a home that already has a config.
+func InitHome(home, moniker, chainID string, appState json.RawMessage) error {
+	m, err := newMember(home, moniker)
+	if err != nil {
+		return err
+	}
+	m.cfg.RPC.ListenAddress = "tcp://127.0.0.1:26657"
+	gen, err := newGenesis(chainID, appState, []types.GenesisValidator{m.validator})
+	if err != nil {
+		return err
+	}
+	if err := gen.SaveAs(m.cfg.GenesisFile()); err != nil {
+		return err
+	}
+	return WriteConfig(m.cfg)
+}
+
+// NodePorts are one generated node's loopback listen ports.
+type NodePorts struct {
+	P2P int
+	RPC int // 0: RPC off
+}
+
+// GenerateTestnet writes n validator homes, outDir/node0 .. node<n-1>, sharing
+// one genesis in which each has equal power. Each home's config.toml has its
+// own p2p and RPC ports on 127.0.0.1 and lists the others as persistent peers
+// by node id, so `ewr node --home outDir/nodeI` joins with no flags.
+//
+// Node i listens for p2p on basePort+2i and RPC on basePort+2i+1 (basePort
+// 26656 gives node0 CometBFT's usual ports). basePort 0 picks free ports.
+//
+// For validators on several hosts, generate as here, copy each home to its
+// host, then in each config.toml set p2p.laddr to "tcp://0.0.0.0:<port>",
+// p2p.external_address to the host's reachable address, and replace
+// 127.0.0.1 in p2p.persistent_peers with the peers' addresses. Nothing else
+// depends on the addresses.
+func GenerateTestnet(n int, outDir, chainID string, appState json.RawMessage, basePort int) ([]string, error) {
+	var ports []NodePorts
+	if basePort != 0 {
+		if basePort < 1024 || basePort+2*n > 65535 {
+			return nil, fmt.Errorf("chainengine: base port %d out of range", basePort)
+		}
+		for i := range n {
+			ports = append(ports, NodePorts{P2P: basePort + 2*i, RPC: basePort + 2*i + 1})
+		}
+	} else {
+		free, err := FreePorts(2 * n)
+		if err != nil {
+			return nil, err
+		}
+		for i := range n {
+			ports = append(ports, NodePorts{P2P: free[2*i], RPC: free[2*i+1]})
+		}
+	}
+	return generateTestnet(outDir, chainID, appState, ports)
+}
+
+// NodeHome is the home of node i of a generated testnet.
+func NodeHome(outDir string, i int) string { return filepath.Join(outDir, "node"+strconv.Itoa(i)) }
+
+func generateTestnet(outDir, chainID string, appState json.RawMessage, ports []NodePorts) ([]string, error) {
+	n := len(ports)
+	if n < 1 || n > MaxValidators {
+		return nil, fmt.Errorf("chainengine: %d validators; want 1..%d", n, MaxValidators)
+	}
+	members := make([]*member, n)
+	homes := make([]string, n)
+	vals := make([]types.GenesisValidator, n)
+	for i := range n {
+		homes[i] = NodeHome(outDir, i)
+		m, err := newMember(homes[i], "node"+strconv.Itoa(i))
+		if err != nil {
+			return nil, err
+		}
+		members[i], vals[i] = m, m.validator
+	}
+	gen, err := newGenesis(chainID, appState, vals)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range members {
+		m.cfg.P2P.ListenAddress = loopbackAddr(ports[i].P2P)
+		m.cfg.RPC.ListenAddress = ""
+		if ports[i].RPC != 0 {
+			m.cfg.RPC.ListenAddress = loopbackAddr(ports[i].RPC)
+		}
+		m.cfg.P2P.PersistentPeers = peerList(members, ports, i)
+		if err := gen.SaveAs(m.cfg.GenesisFile()); err != nil {
+			return nil, err
+		}
+		if err := WriteConfig(m.cfg); err != nil {
+			return nil, err
+		}
+	}
+	return homes, nil
+}
+
+func loopbackAddr(port int) string { return "tcp://127.0.0.1:" + strconv.Itoa(port) }
+
+// peerList is every member but self as id@127.0.0.1:port.
+func peerList(members []*member, ports []NodePorts, self int) string {
+	var peers []string
+	for j, m := range members {
+		if j != self {
+			peers = append(peers, p2p.IDAddressString(m.nodeKey.ID(), "127.0.0.1:"+strconv.Itoa(ports[j].P2P)))
+		}
+	}
+	return strings.Join(peers, ",")
+}
+
+// FreePorts returns n distinct TCP ports free on 127.0.0.1 at the time of the
+// call. Another process may take one before it is used: callers that can
+// retry on "address already in use" should.
+func FreePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("chainengine: free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
