@@ -57,6 +57,9 @@ type Guards struct {
 	// Invoke refuses an enforcement, e.g. while the loan the pledge secures
 	// is not in default.
 	Invoke func(x *Exec, p *Pledge) error
+	// Unfreeze refuses to lift a regulator's freeze, e.g. while the lot is
+	// in alarm on sensor evidence (the re-count decides then).
+	Unfreeze func(x *Exec, r *Receipt) error
 }
 
 // Exec is everything one op sees: the block, the verified signers, the
@@ -76,6 +79,12 @@ type Exec struct {
 
 	events []Event
 	params *Params
+	// pmemo holds the participants this op has read: the signer checks and
+	// the op's own role checks read the same few records.
+	pmemo map[string]*Participant
+	// memo holds copies of the flat records (pledges) this op read or
+	// wrote: event refs read the same pledge the op just handled.
+	memo map[string]any
 }
 
 // Actor is the participant who submitted the op.
@@ -140,19 +149,50 @@ func DecodeRecord(b []byte, v any) error {
 // Load reads and decodes the record at key. A record that does not decode
 // is corrupt state, which no op can cause: it panics.
 func Load[T any](x *Exec, key string) (*T, bool) {
+	v := new(T)
+	_, flat := any(v).(*Pledge)
+	if flat {
+		// Pledges are flat (no slices or pointers): a memoized one is
+		// handed out as a copy, so the caller may change it freely.
+		if m, ok := x.memo[key]; ok {
+			*any(v).(*Pledge) = *m.(*Pledge)
+			return v, true
+		}
+	}
 	b, ok := x.Store.Get(key)
 	if !ok {
 		return nil, false
 	}
-	v := new(T)
 	if err := DecodeRecord(b, v); err != nil {
 		panic(fmt.Sprintf("receipt: corrupt record %q: %v", key, err))
+	}
+	if flat {
+		x.remember(key, any(v).(*Pledge))
 	}
 	return v, true
 }
 
+// remember memoizes a copy of a flat record this op read or wrote.
+func (x *Exec) remember(key string, p *Pledge) {
+	if x.memo == nil {
+		x.memo = make(map[string]any, 4)
+	}
+	c := *p
+	x.memo[key] = &c
+}
+
 // Save encodes and writes the record at key.
-func Save(x *Exec, key string, v any) { x.Store.Set(key, EncodeRecord(v)) }
+func Save(x *Exec, key string, v any) {
+	switch r := v.(type) {
+	case *Participant:
+		if x.pmemo != nil {
+			x.pmemo[r.ID] = r
+		}
+	case *Pledge:
+		x.remember(key, r)
+	}
+	x.Store.Set(key, EncodeRecord(v))
+}
 
 // Has reports whether a record exists at key.
 func Has(x *Exec, key string) bool {

@@ -212,10 +212,17 @@ func CheckQuantity(field string, q uint64) error {
 
 // Participant loads a participant.
 func (x *Exec) Participant(id string) (*Participant, error) {
+	if p, ok := x.pmemo[id]; ok {
+		return p, nil
+	}
 	p, ok := Load[Participant](x, ParticipantKey(id))
 	if !ok {
 		return nil, errf(ErrUnknownParticipant, "%q", id)
 	}
+	if x.pmemo == nil {
+		x.pmemo = make(map[string]*Participant, 4)
+	}
+	x.pmemo[id] = p
 	return p, nil
 }
 
@@ -235,8 +242,8 @@ func (x *Exec) CheckSigners() error {
 		return errf(ErrUnknownSigner, "no signer")
 	}
 	for _, id := range x.Signers {
-		p, ok := Load[Participant](x, ParticipantKey(id))
-		if !ok {
+		p, err := x.Participant(id)
+		if err != nil {
 			return errf(ErrUnknownSigner, "%q", id)
 		}
 		if p.Status != ParticipantActive {

@@ -28,7 +28,9 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxLen bounds any one length or count read from the wire, so a hostile
@@ -62,13 +64,29 @@ func Marshal(v any) []byte { return Append(nil, v) }
 // Append appends the canonical encoding of v to dst.
 func Append(dst []byte, v any) []byte {
 	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer {
+	var ptr unsafe.Pointer
+	var t reflect.Type
+	if rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
 			panic("canon: cannot encode a nil pointer at top level")
 		}
-		rv = rv.Elem()
+		ptr, t = rv.UnsafePointer(), rv.Type().Elem()
+	} else {
+		// A value: copy it somewhere addressable.
+		nv := reflect.New(rv.Type())
+		nv.Elem().Set(rv)
+		ptr, t = nv.UnsafePointer(), rv.Type()
 	}
-	return planFor(rv.Type()).enc(dst, rv)
+	p := planFor(t)
+	// Grow once to the size this type last encoded to, instead of doubling
+	// up from nothing field by field.
+	if hint := int(p.lastSize.Load()); cap(dst)-len(dst) < hint {
+		dst = append(make([]byte, 0, len(dst)+hint+hint/8), dst...)
+	}
+	start := len(dst)
+	dst = p.enc(dst, ptr)
+	p.lastSize.Store(int64(len(dst) - start))
+	return dst
 }
 
 // Unmarshal decodes data into the value v points to. All of data must be
@@ -78,19 +96,39 @@ func Unmarshal(data []byte, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		panic("canon: Unmarshal needs a non-nil pointer")
 	}
-	rv = rv.Elem()
-	p := planFor(rv.Type())
+	t := rv.Type().Elem()
+	p := planFor(t)
 	d := decoder{buf: data}
-	if err := p.dec(&d, rv); err != nil {
-		return &DecodeError{Type: rv.Type().String(), Err: err}
+	if err := p.dec(&d, rv.UnsafePointer()); err != nil {
+		return &DecodeError{Type: t.String(), Err: err}
 	}
 	if len(d.buf) != 0 {
-		return &DecodeError{Type: rv.Type().String(), Err: ErrTrailing}
+		return &DecodeError{Type: t.String(), Err: ErrTrailing}
 	}
 	return nil
 }
 
-type decoder struct{ buf []byte }
+type decoder struct {
+	buf []byte
+	// arena holds the bytes of the strings decoded so far: one allocation
+	// for all of a value's strings instead of one each. It is never written
+	// again once a string points into it.
+	arena []byte
+}
+
+// str returns b as a string backed by the arena.
+func (d *decoder) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(d.arena)-len(d.arena) < len(b) {
+		// Room for the rest of the input: no string can be longer.
+		d.arena = make([]byte, 0, max(len(b), len(d.buf)+len(b)))
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[start], len(b))
+}
 
 func (d *decoder) byte1() (byte, error) {
 	if len(d.buf) < 1 {
@@ -102,6 +140,12 @@ func (d *decoder) byte1() (byte, error) {
 }
 
 func (d *decoder) uvarint() (uint64, error) {
+	// Fast path: one byte.
+	if len(d.buf) > 0 && d.buf[0] < 0x80 {
+		x := uint64(d.buf[0])
+		d.buf = d.buf[1:]
+		return x, nil
+	}
 	x, n := binary.Uvarint(d.buf)
 	if n == 0 {
 		return 0, ErrTruncated
@@ -137,9 +181,13 @@ func (d *decoder) take(n int) ([]byte, error) {
 	return b, nil
 }
 
+// A plan encodes and decodes one Go type, working on the value's address:
+// fields are reached by their offsets, without reflect.Value on the hot
+// path (that made decoding a receipt several times slower).
 type plan struct {
-	enc func(dst []byte, v reflect.Value) []byte
-	dec func(d *decoder, v reflect.Value) error
+	lastSize atomic.Int64 // bytes the last top-level encoding of this type took
+	enc      func(dst []byte, p unsafe.Pointer) []byte
+	dec      func(d *decoder, p unsafe.Pointer) error
 	// minSize is the fewest bytes one value can take; it bounds slice counts.
 	minSize int
 }
@@ -155,6 +203,13 @@ func planFor(t reflect.Type) *plan {
 	return actual.(*plan)
 }
 
+// sliceHeader is the layout of a Go slice.
+type sliceHeader struct {
+	data unsafe.Pointer
+	len  int
+	cap  int
+}
+
 func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 	if p, ok := seen[t]; ok {
 		return p // recursive type: the plan is filled in below
@@ -164,13 +219,13 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 	switch t.Kind() {
 	case reflect.Bool:
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			if v.Bool() {
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+			if *(*bool)(v) {
 				return append(dst, 1)
 			}
 			return append(dst, 0)
 		}
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			b, err := d.byte1()
 			if err != nil {
 				return err
@@ -178,38 +233,40 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 			if b > 1 {
 				return ErrNonCanonical
 			}
-			v.SetBool(b == 1)
+			*(*bool)(v) = b == 1
 			return nil
 		}
 	case reflect.Uint8:
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte { return append(dst, byte(v.Uint())) }
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte { return append(dst, *(*uint8)(v)) }
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			b, err := d.byte1()
 			if err != nil {
 				return err
 			}
-			v.SetUint(uint64(b))
+			*(*uint8)(v) = b
 			return nil
 		}
 	case reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uint:
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte { return binary.AppendUvarint(dst, v.Uint()) }
-		p.dec = func(d *decoder, v reflect.Value) error {
+		load, store, bits := uintAccess(t.Size())
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte { return binary.AppendUvarint(dst, load(v)) }
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			x, err := d.uvarint()
 			if err != nil {
 				return err
 			}
-			if v.OverflowUint(x) {
+			if bits < 64 && x>>bits != 0 {
 				return ErrNonCanonical
 			}
-			v.SetUint(x)
+			store(v, x)
 			return nil
 		}
 	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte { return binary.AppendVarint(dst, v.Int()) }
-		p.dec = func(d *decoder, v reflect.Value) error {
+		load, store, bits := intAccess(t.Size())
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte { return binary.AppendVarint(dst, load(v)) }
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			ux, err := d.uvarint()
 			if err != nil {
 				return err
@@ -218,20 +275,20 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 			if ux&1 != 0 {
 				x = ^x
 			}
-			if v.OverflowInt(x) {
+			if bits < 64 && (x < -(1<<(bits-1)) || x >= 1<<(bits-1)) {
 				return ErrNonCanonical
 			}
-			v.SetInt(x)
+			store(v, x)
 			return nil
 		}
 	case reflect.String:
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			s := v.String()
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+			s := *(*string)(v)
 			dst = binary.AppendUvarint(dst, uint64(len(s)))
 			return append(dst, s...)
 		}
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			n, err := d.length()
 			if err != nil {
 				return err
@@ -243,7 +300,7 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 			if !utf8.Valid(b) {
 				return ErrBadUTF8
 			}
-			v.SetString(string(b))
+			*(*string)(v) = d.str(b)
 			return nil
 		}
 	case reflect.Array:
@@ -252,29 +309,24 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 		}
 		n := t.Len()
 		p.minSize = n
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			for i := 0; i < n; i++ {
-				dst = append(dst, byte(v.Index(i).Uint()))
-			}
-			return dst
-		}
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte { return append(dst, unsafe.Slice((*byte)(v), n)...) }
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			b, err := d.take(n)
 			if err != nil {
 				return err
 			}
-			reflect.Copy(v, reflect.ValueOf(b))
+			copy(unsafe.Slice((*byte)(v), n), b)
 			return nil
 		}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			p.minSize = 1
-			p.enc = func(dst []byte, v reflect.Value) []byte {
-				b := v.Bytes()
+			p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+				b := *(*[]byte)(v)
 				dst = binary.AppendUvarint(dst, uint64(len(b)))
 				return append(dst, b...)
 			}
-			p.dec = func(d *decoder, v reflect.Value) error {
+			p.dec = func(d *decoder, v unsafe.Pointer) error {
 				n, err := d.length()
 				if err != nil {
 					return err
@@ -284,31 +336,34 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 					return err
 				}
 				if n == 0 {
-					v.SetBytes(nil)
+					*(*[]byte)(v) = nil
 					return nil
 				}
-				v.SetBytes(append([]byte(nil), b...))
+				*(*[]byte)(v) = append([]byte(nil), b...)
 				return nil
 			}
 			break
 		}
-		ep := build(t.Elem(), seen)
+		et := t.Elem()
+		ep := build(et, seen)
+		size := et.Size()
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			n := v.Len()
-			dst = binary.AppendUvarint(dst, uint64(n))
-			for i := 0; i < n; i++ {
-				dst = ep.enc(dst, v.Index(i))
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+			h := (*sliceHeader)(v)
+			dst = binary.AppendUvarint(dst, uint64(h.len))
+			for i := 0; i < h.len; i++ {
+				dst = ep.enc(dst, unsafe.Add(h.data, uintptr(i)*size))
 			}
 			return dst
 		}
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			n, err := d.length()
 			if err != nil {
 				return err
 			}
+			h := (*sliceHeader)(v)
 			if n == 0 {
-				v.SetZero()
+				*h = sliceHeader{}
 				return nil
 			}
 			// Every element takes at least minSize bytes, so a count the
@@ -316,18 +371,20 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 			if ep.minSize > 0 && n > len(d.buf)/ep.minSize {
 				return ErrTruncated
 			}
-			s := reflect.MakeSlice(t, n, n)
+			// Allocate through reflect so the garbage collector knows the
+			// element type; fill through pointers.
+			data := reflect.MakeSlice(t, n, n).UnsafePointer()
 			for i := 0; i < n; i++ {
-				if err := ep.dec(d, s.Index(i)); err != nil {
+				if err := ep.dec(d, unsafe.Add(data, uintptr(i)*size)); err != nil {
 					return err
 				}
 			}
-			v.Set(s)
+			*h = sliceHeader{data: data, len: n, cap: n}
 			return nil
 		}
 	case reflect.Struct:
 		type field struct {
-			idx  int
+			off  uintptr
 			plan *plan
 		}
 		var fields []field
@@ -339,22 +396,22 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 			if f.Tag.Get("canon") == "-" {
 				continue
 			}
-			fields = append(fields, field{idx: i, plan: build(f.Type, seen)})
+			fields = append(fields, field{off: f.Offset, plan: build(f.Type, seen)})
 		}
 		if len(fields) == 0 {
 			panic(fmt.Sprintf("canon: %s has no encodable fields", t))
 		}
-		// minSize is computed lazily: recursive types may not be complete yet.
+		// minSize is kept at 1: recursive types may not be complete yet.
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			for _, f := range fields {
-				dst = f.plan.enc(dst, v.Field(f.idx))
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+			for i := range fields {
+				dst = fields[i].plan.enc(dst, unsafe.Add(v, fields[i].off))
 			}
 			return dst
 		}
-		p.dec = func(d *decoder, v reflect.Value) error {
-			for _, f := range fields {
-				if err := f.plan.dec(d, v.Field(f.idx)); err != nil {
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
+			for i := range fields {
+				if err := fields[i].plan.dec(d, unsafe.Add(v, fields[i].off)); err != nil {
 					return err
 				}
 			}
@@ -364,29 +421,31 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 		if t.Elem().Kind() != reflect.Struct {
 			panic(fmt.Sprintf("canon: unsupported pointer type %s (only *struct)", t))
 		}
-		ep := build(t.Elem(), seen)
+		et := t.Elem()
+		ep := build(et, seen)
 		p.minSize = 1
-		p.enc = func(dst []byte, v reflect.Value) []byte {
-			if v.IsNil() {
+		p.enc = func(dst []byte, v unsafe.Pointer) []byte {
+			ptr := *(*unsafe.Pointer)(v)
+			if ptr == nil {
 				return append(dst, 0)
 			}
-			return ep.enc(append(dst, 1), v.Elem())
+			return ep.enc(append(dst, 1), ptr)
 		}
-		p.dec = func(d *decoder, v reflect.Value) error {
+		p.dec = func(d *decoder, v unsafe.Pointer) error {
 			b, err := d.byte1()
 			if err != nil {
 				return err
 			}
 			switch b {
 			case 0:
-				v.SetZero()
+				*(*unsafe.Pointer)(v) = nil
 				return nil
 			case 1:
-				nv := reflect.New(t.Elem())
-				if err := ep.dec(d, nv.Elem()); err != nil {
+				np := reflect.New(et).UnsafePointer()
+				if err := ep.dec(d, np); err != nil {
 					return err
 				}
-				v.Set(nv)
+				*(*unsafe.Pointer)(v) = np
 				return nil
 			default:
 				return ErrNonCanonical
@@ -396,4 +455,37 @@ func build(t reflect.Type, seen map[reflect.Type]*plan) *plan {
 		panic(fmt.Sprintf("canon: unsupported type %s (kind %s): no canonical encoding", t, t.Kind()))
 	}
 	return p
+}
+
+func uintAccess(size uintptr) (load func(unsafe.Pointer) uint64, store func(unsafe.Pointer, uint64), bits uint) {
+	switch size {
+	case 2:
+		return func(p unsafe.Pointer) uint64 { return uint64(*(*uint16)(p)) },
+			func(p unsafe.Pointer, x uint64) { *(*uint16)(p) = uint16(x) }, 16
+	case 4:
+		return func(p unsafe.Pointer) uint64 { return uint64(*(*uint32)(p)) },
+			func(p unsafe.Pointer, x uint64) { *(*uint32)(p) = uint32(x) }, 32
+	case 8:
+		return func(p unsafe.Pointer) uint64 { return *(*uint64)(p) },
+			func(p unsafe.Pointer, x uint64) { *(*uint64)(p) = x }, 64
+	}
+	panic(fmt.Sprintf("canon: unsigned integer of %d bytes", size))
+}
+
+func intAccess(size uintptr) (load func(unsafe.Pointer) int64, store func(unsafe.Pointer, int64), bits uint) {
+	switch size {
+	case 1:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) },
+			func(p unsafe.Pointer, x int64) { *(*int8)(p) = int8(x) }, 8
+	case 2:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) },
+			func(p unsafe.Pointer, x int64) { *(*int16)(p) = int16(x) }, 16
+	case 4:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) },
+			func(p unsafe.Pointer, x int64) { *(*int32)(p) = int32(x) }, 32
+	case 8:
+		return func(p unsafe.Pointer) int64 { return *(*int64)(p) },
+			func(p unsafe.Pointer, x int64) { *(*int64)(p) = x }, 64
+	}
+	panic(fmt.Sprintf("canon: signed integer of %d bytes", size))
 }
