@@ -19,7 +19,7 @@ import (
 // The domain packages are pure state machines (DESIGN.md, "Packages"): the
 // same block must give the same app hash on every node, and the rules must
 // be testable without sockets. This test enforces it on their non-test code.
-var domainPackages = []string{"receipt", "warehouse", "financing", "trading"}
+var domainPackages = []string{"receipt", "warehouse", "financing", "trading", "iot"}
 
 // Infrastructure no domain package may depend on, even indirectly.
 var forbiddenDeps = []string{

@@ -212,6 +212,7 @@ func CheckInvariants(st Ranger) error {
 	}
 
 	checkMarkets(st, receipts, receiptIDs, pledges, pledgeIDs, fail)
+	checkIoT(st, receipts, receiptIDs, lots, lotIDs, fail)
 
 	if len(errs) > 0 {
 		return fmt.Errorf("invariants broken:\n  %s", strings.Join(errs, "\n  "))

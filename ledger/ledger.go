@@ -7,6 +7,7 @@ import (
 
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
@@ -27,8 +28,17 @@ func AllOps() []receipt.Op {
 	ops = append(ops, warehouse.Ops()...)
 	ops = append(ops, financing.Ops()...)
 	ops = append(ops, trading.Ops()...)
+	ops = append(ops, iot.Ops()...)
 	return ops
 }
+
+// guards are the vetoes the domain packages built on receipt add to its
+// transitions.
+var guards = func() receipt.Guards {
+	g := financing.Guards()
+	g.Unfreeze = iot.GuardUnfreeze
+	return g
+}()
 
 // Registry maps op type names to their Go types.
 type Registry struct {
@@ -105,7 +115,7 @@ func (l *Ledger) Apply(st receipt.Store, blk receipt.Block, signers []string, op
 	}
 	ov := NewOverlay(st)
 	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: warehouse.Stock{}, Verify: l.Verify,
-		Guards: financing.Guards()}
+		Guards: guards}
 	if err := x.CheckSigners(); err != nil {
 		return Result{}, err
 	}

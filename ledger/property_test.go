@@ -327,6 +327,9 @@ func (m *model) actions() map[string]func(*rapid.T) {
 	for name, act := range m.marketActions() {
 		acts[name] = act
 	}
+	for name, act := range m.iotActions() {
+		acts[name] = act
+	}
 	return acts
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
@@ -34,6 +35,11 @@ var recordTable = []struct {
 	{trading.PrefixOffer, "offer", reflect.TypeOf(trading.Offer{})},
 	{trading.PrefixTrade, "trade", reflect.TypeOf(trading.Trade{})},
 	{trading.PrefixSettlement, "settlement", reflect.TypeOf(trading.Settlement{})},
+	{iot.PrefixAlert, "alert", reflect.TypeOf(iot.Alert{})},
+	{iot.PrefixWatch, "lot_watch", reflect.TypeOf(iot.Watch{})},
+	{iot.PrefixAnchor, "anchor", reflect.TypeOf(iot.Anchor{})},
+	{iot.PrefixAnchorHead, "anchor_head", reflect.TypeOf(iot.AnchorHead{})},
+	{iot.KeyRules, "iot_rules", reflect.TypeOf(iot.Rules{})},
 	{"c/consortium", "consortium", reflect.TypeOf(receipt.Consortium{})},
 	{"c/params", "params", reflect.TypeOf(receipt.Params{})},
 }

@@ -86,6 +86,11 @@ func (op *Unfreeze) Apply(x *Exec) error {
 	if r.Frozen.Cause == FreezeByBreach {
 		return errf(ErrBreachFreeze, "%s (alert %s)", r.ID, r.Frozen.Alert)
 	}
+	if x.Guards.Unfreeze != nil {
+		if err := x.Guards.Unfreeze(x, r); err != nil {
+			return err
+		}
+	}
 	return UnfreezeReceipt(x, r, op.Reason)
 }
 

@@ -49,7 +49,7 @@ func (s *ParticipantStatus) UnmarshalText(b []byte) (err error) {
 	return
 }
 
-func (c FreezeCause) String() string { return causeName(c) }
+func (c FreezeCause) String() string               { return causeName(c) }
 func (c FreezeCause) MarshalText() ([]byte, error) { return EnumMarshal(c) }
 func (c *FreezeCause) UnmarshalText(b []byte) (err error) {
 	*c, err = EnumText(string(b), FreezeByBreach, "freeze cause")

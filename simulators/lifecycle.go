@@ -24,6 +24,8 @@ type Driver interface {
 	Lot(ctx context.Context, id string) (*warehouse.Lot, error)
 	// Now is the current block time, for deadlines and maturities.
 	Now(ctx context.Context) (int64, error)
+	// WaitUntil returns once block time has passed t.
+	WaitUntil(ctx context.Context, t int64) error
 }
 
 // MemDriver runs a scenario on an in-memory ledger.
@@ -56,6 +58,14 @@ func (d *MemDriver) Lot(_ context.Context, id string) (*warehouse.Lot, error) {
 
 // Now implements Driver.
 func (d *MemDriver) Now(context.Context) (int64, error) { return d.Sim.Block.Time, nil }
+
+// WaitUntil implements Driver: in memory, time jumps.
+func (d *MemDriver) WaitUntil(_ context.Context, t int64) error {
+	if d.Sim.Block.Time <= t {
+		d.Sim.Block.Time = t + 1
+	}
+	return nil
+}
 
 // Lifecycle is the story of one lot, told through a Driver: trucks weighed
 // in, the lot locked, a receipt issued, pledged and released, transferred,

@@ -20,3 +20,28 @@ func TestLifecycleInMemory(t *testing.T) {
 	require.Contains(t, out.String(), "receipt: already pledged")
 	t.Log("\n" + out.String())
 }
+
+func TestTourInMemoryCoversEveryOp(t *testing.T) {
+	w := ledger.NewWorld("demo", 1_900_000_000)
+	sim, err := ledger.NewSim(w, "ewr-demo", 1_767_225_600)
+	require.NoError(t, err)
+	sim.RecordBlocks()
+	d := &MemDriver{Sim: sim}
+	var out bytes.Buffer
+	require.NoError(t, (&Lifecycle{Driver: d, World: w, Out: &out, Tag: "a", Bay: ledger.DemoBays[0]}).Run(context.Background()), out.String())
+	require.NoError(t, (&Tour{Driver: d, World: w, Out: &out, Tag: "a", Bay: ledger.DemoBays[1], ShortSec: 600}).Run(context.Background()), out.String())
+	require.NoError(t, (&Markets{Driver: d, World: w, Out: &out, Tag: "a", Bay: ledger.DemoBays[2], ShortSec: 600}).Run(context.Background()), out.String())
+	require.NoError(t, (&IoTTour{Driver: d, World: w, Out: &out, Tag: "a", Bay: ledger.DemoBays[3]}).Run(context.Background()), out.String())
+	require.NoError(t, ledger.CheckInvariants(sim.Store))
+	applied := map[string]bool{}
+	for _, b := range sim.Records {
+		for _, tx := range b.Txs {
+			if tx.Code == 0 {
+				applied[tx.OpType] = true
+			}
+		}
+	}
+	for _, op := range ledger.AllOps() {
+		require.True(t, applied[op.Type()], "op %s never applied by lifecycle + tour", op.Type())
+	}
+}

@@ -1,0 +1,519 @@
+package iotbench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/iot/bus"
+	"github.com/ewrchain/ewr/iot/supervisor"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/simulators"
+	"github.com/ewrchain/ewr/warehouse"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// IoTBenchConfig configures RunIoTBench.
+type IoTBenchConfig struct {
+	// Duration is the throughput window: supervisors verify and evaluate
+	// the pre-published readings pass after pass until it is over.
+	Duration time.Duration
+	// Readings are pre-published once, before the window (default
+	// 60 000): the sync-always stream stores a few thousand a second,
+	// less than a supervisor reads, so publishing inside the window
+	// would measure the disk.
+	Readings int
+	// Trials is how many thefts the freeze latency is measured on
+	// (default 30).
+	Trials int
+	// Batch and Workers are the supervisor's (defaults: its own).
+	Batch, Workers int
+	Validators     int    // default 4
+	Home           string // default a fresh temporary directory, removed after
+	Progress       io.Writer
+	// CPUProfile, if set, receives a CPU profile of the throughput window.
+	CPUProfile io.Writer
+}
+
+// IoTBenchResult is the benchmark's one JSON object.
+type IoTBenchResult struct {
+	// ReadingsPerS is signed readings verified and evaluated by one
+	// supervisor per second over the window, refused ones included.
+	ReadingsPerS float64 `json:"readings_per_s"`
+	// Rejected counts the window's refused readings by reason.
+	Rejected map[string]uint64 `json:"rejected"`
+	// FreezeP50Ms and FreezeP99Ms: from a theft reading's publication to
+	// the lot's receipts frozen in a committed block, with the localnet
+	// running and the warehouse's devices publishing.
+	FreezeP50Ms float64 `json:"freeze_p50_ms"`
+	FreezeP99Ms float64 `json:"freeze_p99_ms"`
+	FreezeMaxMs float64 `json:"freeze_max_ms"`
+	Cores       int     `json:"cores"`
+
+	// ReadingsPerCPUS is readings per second of this process's CPU time
+	// (validators, NATS and supervisor together) over the window: a
+	// figure that other load on the machine disturbs less.
+	ReadingsPerCPUS float64 `json:"readings_per_cpu_s"`
+	CPUUtil         float64 `json:"cpu_util"` // process CPU time / (window × cores)
+	GoMaxProcs      int     `json:"gomaxprocs"`
+	Workers         int     `json:"workers"`
+	Batch           int     `json:"batch"`
+	Validators      int     `json:"validators"`
+	DurationS       float64 `json:"duration_s"`
+	Passes          int     `json:"passes"`
+	Readings        uint64  `json:"readings"`
+	Prepublished    int     `json:"prepublished"`
+	PrepublishPerS  float64 `json:"prepublish_per_s"`
+	FreezeTrials    int     `json:"freeze_trials"`
+	FreezeSamplesMs []int64 `json:"freeze_samples_ms"`
+	LoadAvg1mStart  float64 `json:"loadavg_1m_start"`
+	LoadAvg1mEnd    float64 `json:"loadavg_1m_end"`
+}
+
+// The benchmark's network: the demo consortium; warehouse 2's devices
+// send the pre-published readings (its lots are in genesis, baselined),
+// warehouse 1's lots are robbed and re-counted for the freeze latency.
+const benchChainID = "ewr-bench-iot"
+
+// RunIoTBench measures the IoT supervision: how many signed readings one
+// supervisor verifies and evaluates per second, and how long a theft takes
+// to freeze receipts on a 4-validator localnet.
+func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, error) {
+	if cfg.Duration <= 0 {
+		cfg.Duration = 30 * time.Second
+	}
+	if cfg.Readings <= 0 {
+		cfg.Readings = 60_000
+	}
+	if cfg.Trials <= 0 {
+		cfg.Trials = 30
+	}
+	if cfg.Validators <= 0 {
+		cfg.Validators = 4
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(progress, "bench iot: "+format+"\n", args...) }
+	res := &IoTBenchResult{Cores: runtime.NumCPU(), GoMaxProcs: runtime.GOMAXPROCS(0), Validators: cfg.Validators,
+		Batch: cfg.Batch, Workers: cfg.Workers, Rejected: map[string]uint64{}, LoadAvg1mStart: loadAvg1m()}
+	home := cfg.Home
+	if home == "" {
+		dir, err := os.MkdirTemp("", "ewr-bench-iot-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		home = dir
+	}
+
+	// The network.
+	now := time.Now().Unix()
+	w := ledger.NewWorld("bench-iot", now+365*86400)
+	for i, bay := range ledger.DemoBays {
+		w.Genesis.Lots = append(w.Genesis.Lots, warehouse.Lot{ID: fmt.Sprintf("BL-%d", i+1), Warehouse: ledger.Warehouse2, Bay: bay,
+			Commodity: "soybean", Grade: "No. 2", Unit: "kg", LockedQty: 50_000, Baseline: 50_000, Tolerance: 300})
+	}
+	appState, err := json.Marshal(&w.Genesis)
+	if err != nil {
+		return nil, err
+	}
+	say("starting %d validators and NATS in %s", cfg.Validators, home)
+	nop := log.NewNopLogger()
+	ln, err := chainengine.StartLocalnet(ctx, home+"/chain", cfg.Validators, func(h string, _ int) (chainengine.App, error) {
+		return chainengine.NewReceiptApp(chainengine.ReceiptAppDir(h), nop)
+	}, chainengine.LocalnetOptions{ChainID: benchChainID, AppState: appState, Logger: nop})
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Stop()
+	ns, err := bus.StartEmbedded(bus.Options{StoreDir: home + "/nats", Port: bus.RandomPort})
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Shutdown()
+	nc, err := ns.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := bus.JetStream(nc)
+	if err != nil {
+		return nil, err
+	}
+	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{}); err != nil {
+		return nil, err
+	}
+	app := ln.Node(0).App().(*chainengine.ReceiptApp)
+	client := &chainengine.Client{Node: ln.Node(0), Keys: func(id string) (ed25519.PrivateKey, bool) {
+		a, ok := w.Actors[id]
+		if !ok {
+			return nil, false
+		}
+		return a.Key, true
+	}}
+
+	// Throughput: pre-publish, then pass after pass with a fresh
+	// supervisor (fresh state, fresh durable) over the same stored readings.
+	say("pre-publishing %d readings of %s's devices", cfg.Readings, ledger.Warehouse2)
+	t0 := time.Now()
+	n, err := prepublish(ctx, js, w, ledger.Warehouse2, cfg.Readings)
+	if err != nil {
+		return nil, err
+	}
+	res.Prepublished = n
+	res.PrepublishPerS = float64(n) / time.Since(t0).Seconds()
+	say("pre-published %d readings at %.0f/s", n, res.PrepublishPerS)
+	var busy time.Duration
+	cpu0 := cpuTime()
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, err
+		}
+	}
+	for end := time.Now().Add(cfg.Duration); time.Now().Before(end) || res.Passes == 0; {
+		m := supervisor.NewMetrics(ledger.Warehouse2)
+		start := time.Now()
+		sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: ledger.Warehouse2, Signer: ledger.Inspector2, Chain: app, Submitter: client,
+			JetStream: js, Durable: fmt.Sprintf("bench-pass-%d", res.Passes), Batch: cfg.Batch, Workers: cfg.Workers,
+			Anchor: supervisor.AnchorConfig{Disabled: true}, NoAutoBaseline: true, Metrics: m, Logger: quietLogger()})
+		if err != nil {
+			return nil, err
+		}
+		for m.Readings.Load() < uint64(n) && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		if err := sup.Stop(); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		busy += elapsed
+		s := m.Snapshot()
+		res.Readings += s.Readings
+		for k, v := range s.Rejected {
+			res.Rejected[k] += v
+		}
+		res.Passes++
+		say("pass %d: %d readings in %v (%.0f/s), %d refused", res.Passes, s.Readings, elapsed.Round(time.Millisecond),
+			float64(s.Readings)/elapsed.Seconds(), s.RejectedTotal())
+	}
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	res.DurationS = busy.Seconds()
+	res.ReadingsPerS = float64(res.Readings) / busy.Seconds()
+	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+		res.ReadingsPerCPUS = float64(res.Readings) / cpu
+		res.CPUUtil = cpu / busy.Seconds() / float64(runtime.NumCPU())
+	}
+
+	// Freeze latency.
+	say("freeze latency: %d thefts in %s with its devices publishing", cfg.Trials, ledger.Warehouse1)
+	samples, err := freezeTrials(ctx, cfg, w, ln, app, client, js, say)
+	if err != nil {
+		return nil, err
+	}
+	res.FreezeTrials = len(samples)
+	res.FreezeSamplesMs = samples
+	res.FreezeP50Ms, res.FreezeP99Ms, res.FreezeMaxMs = percentile(samples, 50), percentile(samples, 99), percentile(samples, 100)
+	res.LoadAvg1mEnd = loadAvg1m()
+	return res, nil
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+// prepublish publishes n readings of warehouse wh's devices: scale
+// weights within tolerance, heartbeats, camera noise, and a few faults
+// (forged, replayed, unknown device) so the refusal paths are measured too.
+func prepublish(ctx context.Context, js jetstream.JetStream, w *ledger.World, wh string, n int) (int, error) {
+	type dev struct {
+		id, bay string
+		typ     warehouse.DeviceType
+		key     ed25519.PrivateKey
+		seq     uint64
+	}
+	var devs []*dev
+	for _, id := range sortedDeviceIDs(w) {
+		d := w.Devices[id]
+		if d.Device.Warehouse == wh && d.Device.Bay != "" {
+			devs = append(devs, &dev{id: id, bay: d.Device.Bay, typ: d.Device.Type, key: d.Key})
+		}
+	}
+	if len(devs) == 0 {
+		return 0, fmt.Errorf("simulators: no bay devices in %s", wh)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	forger := ledger.DemoKey("forger", wh)
+	type sent struct {
+		sr  iot.SignedReading
+		bay string
+	}
+	var history []sent
+	out := make([]bus.Outgoing, 0, bus.MaxPublishBatch)
+	flush := func() error {
+		if len(out) == 0 {
+			return nil
+		}
+		_, err := bus.PublishBatch(ctx, js, out)
+		out = out[:0]
+		return err
+	}
+	for i := 0; i < n; i++ {
+		d := devs[i%len(devs)]
+		nowMs := time.Now().UnixMilli()
+		var r iot.Reading
+		switch d.typ {
+		case warehouse.BayScale:
+			r.Weight = &iot.BayWeight{Qty: 50_000 + uint64(rng.IntN(101)) - 50, Unit: "kg", Stable: rng.IntN(20) != 0}
+		case warehouse.Camera:
+			if rng.IntN(4) == 0 {
+				r.Motion = &iot.Motion{Zone: "aisle", Class: iot.ClassUnknown, ConfidencePermille: uint16(rng.IntN(600))}
+			}
+		}
+		if r.Weight == nil && r.Motion == nil {
+			r.Heartbeat = &iot.Heartbeat{BatteryPermille: 900, ClockSkewMs: int64(rng.IntN(41)) - 20}
+		}
+		d.seq++
+		r.Event, r.Device, r.Seq, r.TimeMs = fmt.Sprintf("b%d", i), d.id, d.seq, nowMs
+		var sr iot.SignedReading
+		bay := d.bay
+		switch k := rng.IntN(1000); {
+		case k < 2: // forged
+			sr = iot.Sign(r, forger)
+			d.seq--
+		case k < 3 && len(history) > 0: // replayed
+			h := history[rng.IntN(len(history))]
+			sr, bay = h.sr, h.bay
+			d.seq--
+		case k < 4: // unknown device
+			r.Device = d.id + "-X"
+			sr = iot.Sign(r, forger)
+			d.seq--
+		default:
+			sr = iot.Sign(r, d.key)
+			if len(history) < 1000 {
+				history = append(history, sent{sr, d.bay})
+			}
+		}
+		o := simulators.Outgoing(wh, bay, &sr)
+		o.MsgID = fmt.Sprintf("bench-%d", i)
+		out = append(out, o)
+		if len(out) == bus.MaxPublishBatch {
+			if err := flush(); err != nil {
+				return i, err
+			}
+		}
+	}
+	return n, flush()
+}
+
+func sortedDeviceIDs(w *ledger.World) []string {
+	ids := make([]string, 0, len(w.Devices))
+	for id := range w.Devices {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// freezeTrials robs warehouse 1's lots one theft at a time while its
+// devices publish, and times each from the theft reading's publication to
+// the commit that froze the lot's receipts; a re-count (the goods were
+// found) resets the lot for the next trial.
+func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *chainengine.Localnet, app *chainengine.ReceiptApp,
+	client *chainengine.Client, js jetstream.JetStream, say func(string, ...any)) ([]int64, error) {
+	submit := func(signers []string, op receipt.Op) error {
+		_, _, err := client.Submit(ctx, signers, op)
+		return err
+	}
+	bays := ledger.DemoBays
+	lots := make([]string, len(bays))
+	now := time.Now().Unix()
+	for i, bay := range bays {
+		lots[i] = fmt.Sprintf("FL-%d", i+1)
+		if err := submit([]string{ledger.Operator, ledger.Inspector}, &warehouse.RegisterStock{Lot: lots[i], Warehouse: ledger.Warehouse1, Bay: bay,
+			Commodity: "copper cathode", Grade: "LME Grade A", Unit: "kg", Tolerance: 300,
+			Tickets: []warehouse.SignedTicket{w.Ticket(ledger.Weighbridge1, "FT-"+lots[i], warehouse.In, 65_000, 15_000, "", now)}}); err != nil {
+			return nil, err
+		}
+		if err := submit([]string{ledger.Operator}, &warehouse.IssueReceipt{ID: lots[i] + "-R1", Lot: lots[i], Depositor: ledger.TraderA,
+			Negotiable: true, Quantity: 40_000, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 365*86400,
+			ValidUntil: now + 180*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "QBMW-ST-2026-01", ThirdPartyClaims: "none known",
+			Fees: receipt.FeeTerms{Currency: "CNY", MinorPerTonnePerDay: 150}}); err != nil {
+			return nil, err
+		}
+	}
+	// The warehouse's devices, on the wall clock, following the chain; a
+	// recorder notes when each theft reading is handed to the bus.
+	rec := &theftRecorder{inner: simulators.JetStreamPublisher{JS: js}}
+	sim, err := simulators.StartWarehouse(ctx, simulators.WarehouseConfig{World: w, Warehouse: ledger.Warehouse1, JetStream: js, Chain: app, Publisher: rec,
+		Interval: 50 * time.Millisecond, Seed: 9, Logger: quietLogger(),
+		Devices: simulators.DeviceConfig{ReportMin: 2 * time.Second, ReportMax: 5 * time.Second, HeartbeatMin: 5 * time.Second, HeartbeatMax: 10 * time.Second,
+			SettleTime: 200 * time.Millisecond, SampleHz: 10}})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Stop()
+	sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: ledger.Warehouse1, Signer: ledger.Inspector, Chain: app, Submitter: client,
+		JetStream: js, Durable: "bench-freeze", TickInterval: 50 * time.Millisecond, RetryAfter: 2 * time.Second, Logger: quietLogger()})
+	if err != nil {
+		return nil, err
+	}
+	defer sup.Stop()
+	lot := func(id string) *warehouse.Lot {
+		st, _ := app.State()
+		l, _ := ledger.Get[warehouse.Lot](st, warehouse.LotKey(id))
+		return l
+	}
+	waitFor := func(what string, within time.Duration, cond func() bool) error {
+		deadline := time.Now().Add(within)
+		for !cond() {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench iot: %s: not within %v", what, within)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-app.Committed():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		return nil
+	}
+	for _, l := range lots {
+		if err := waitFor("baseline of "+l, 30*time.Second, func() bool { return lot(l).Baseline > 0 }); err != nil {
+			return nil, err
+		}
+	}
+	var samples []int64
+	seq := uint64(1) << 40
+	for trial := 0; trial < cfg.Trials; trial++ {
+		i := trial % len(lots)
+		l, bay := lots[i], bays[i]
+		lc := ledger.Warehouse1 + "-LC-0" + fmt.Sprint(i+1)
+		if err := waitFor(l+" healthy", 30*time.Second, func() bool { return lot(l).Health == warehouse.HealthOK }); err != nil {
+			return nil, err
+		}
+		before := sim.Weight(bay)
+		rec.arm(lc, before-2_000)
+		if err := sim.Theft(bay, 3_000); err != nil {
+			return nil, err
+		}
+		if err := waitFor("theft of "+l, 30*time.Second, func() bool { return lot(l).Health == warehouse.HealthAlarm }); err != nil {
+			return nil, err
+		}
+		frozenAt := time.Now()
+		published, ok := rec.published()
+		if !ok {
+			return nil, errors.New("bench iot: the theft reading was never published")
+		}
+		ms := frozenAt.Sub(published).Milliseconds()
+		samples = append(samples, ms)
+		say("trial %d: %s frozen %d ms after the theft reading was published", trial+1, l, ms)
+
+		// The goods were found: back on the bay, re-counted with the regulator.
+		if err := sim.Load(bay, before); err != nil {
+			return nil, err
+		}
+		seq++
+		reading := iot.Sign(iot.Reading{Event: fmt.Sprintf("recount-%d", trial), Device: lc, Seq: seq, TimeMs: time.Now().UnixMilli(),
+			Weight: &iot.BayWeight{Qty: before, Unit: "kg", Stable: true}}, w.Devices[lc].Key)
+		if err := submit([]string{ledger.Inspector, ledger.Regulator}, &iot.Recount{Lot: l, Counted: lot(l).LockedQty, Baseline: reading,
+			Note: "bench: goods found"}); err != nil {
+			return nil, err
+		}
+	}
+	return samples, nil
+}
+
+// theftRecorder publishes through inner and notes when the armed device's
+// first settled weight below a threshold was handed to the bus.
+type theftRecorder struct {
+	inner simulators.Publisher
+	mu    sync.Mutex
+	dev   string
+	below uint64
+	at    time.Time
+}
+
+func (r *theftRecorder) arm(dev string, below uint64) {
+	r.mu.Lock()
+	r.dev, r.below, r.at = dev, below, time.Time{}
+	r.mu.Unlock()
+}
+
+func (r *theftRecorder) published() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.at, !r.at.IsZero()
+}
+
+func (r *theftRecorder) Publish(ctx context.Context, msgs []bus.Outgoing) error {
+	r.mu.Lock()
+	if r.dev != "" && r.at.IsZero() {
+		for _, m := range msgs {
+			if !strings.Contains(m.Subject, "."+r.dev+".weight") {
+				continue
+			}
+			if sr, _, err := iot.Decode(m.Data); err == nil && sr.Reading.Weight.Stable && sr.Reading.Weight.Qty < r.below {
+				r.at = time.Now()
+				break
+			}
+		}
+	}
+	r.mu.Unlock()
+	return r.inner.Publish(ctx, msgs)
+}
+
+// percentile is the p-th percentile (nearest rank) of samples, in ms.
+func percentile(samples []int64, p int) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	rank := (p*len(s) + 99) / 100
+	return float64(s[max(rank, 1)-1])
+}
+
+// cpuTime is the CPU time this process used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadAvg1m() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	_, _ = fmt.Sscanf(string(b), "%f", &v)
+	return v
+}

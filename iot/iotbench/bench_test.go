@@ -1,0 +1,29 @@
+package iotbench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBenchRuns runs the benchmark small, so `ewr bench iot` keeps working;
+// its figures are the benchmark's business, not this test's.
+func TestBenchRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a localnet")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := RunIoTBench(ctx, IoTBenchConfig{Duration: time.Second, Readings: 3_000, Trials: 2})
+	require.NoError(t, err)
+	assert.Positive(t, res.ReadingsPerS)
+	assert.GreaterOrEqual(t, res.Readings, uint64(3_000))
+	assert.Len(t, res.FreezeSamplesMs, 2)
+	assert.Positive(t, res.FreezeP99Ms)
+	for _, reason := range []string{"reading_signature", "reading_replayed", "device_not_found"} {
+		assert.Contains(t, res.Rejected, reason)
+	}
+}

@@ -1,0 +1,548 @@
+package iot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/warehouse"
+)
+
+// Ops lists one value of every op this package defines.
+func Ops() []receipt.Op {
+	return []receipt.Op{
+		&Breach{}, &Gap{}, &Verified{}, &Recount{}, &SetBaseline{}, &AnchorBatch{}, &SetRules{},
+	}
+}
+
+// GuardUnfreeze is the iot veto on receipt.Unfreeze (receipt.Guards): a
+// regulator's freeze on a receipt whose lot is in alarm stays until the
+// re-count, which leaves it to the regulator again. Lifting it earlier would
+// free a receipt the breach should hold.
+func GuardUnfreeze(x *receipt.Exec, r *receipt.Receipt) error {
+	l, err := warehouse.LoadLot(x, r.Lot)
+	if err != nil {
+		return err
+	}
+	if l.Health == warehouse.HealthAlarm {
+		return receipt.Errorf(ErrLotInAlarm, "%s is on lot %s (alert %s)", r.ID, l.ID, l.Alert)
+	}
+	return nil
+}
+
+// SupervisorRoles may assert what signed readings cannot prove (a gap, a
+// return to health): every consortium role but trader and oracle.
+const SupervisorRoles = receipt.RoleCollateralManager | receipt.RoleOperator | receipt.RoleBank |
+	receipt.RoleRegulator | receipt.RoleAdmin
+
+// MaxAnchorCount bounds the readings one anchor covers.
+const MaxAnchorCount = 1 << 20
+
+func lockedLot(x *receipt.Exec, id string) (*warehouse.Lot, error) {
+	l, err := warehouse.LoadLot(x, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.Status != warehouse.LotLocked {
+		return nil, receipt.Errorf(warehouse.ErrLotNotLocked, "%s is %s", l.ID, l.Status)
+	}
+	return l, nil
+}
+
+func lotRefs(l *warehouse.Lot, alert string) []receipt.Ref {
+	return receipt.Refs(receipt.RefLot, l.ID, receipt.RefWarehouse, l.Warehouse, receipt.RefAlert, alert)
+}
+
+// Breach freezes a lot's receipts on signed evidence of a breach. Any
+// registered participant may submit it (any consortium member may run a
+// supervisor): the evidence proves itself. The validators re-check every
+// reading's signature and device (trusted, calibrated, bound to the lot's
+// bay) and that the readings prove Kind against the lot as recorded (see
+// proveBreach); then every live receipt of the lot not already frozen is
+// frozen for the breach, the lot goes to ALARM and an alert records the
+// evidence's digest. A lot already in alarm refuses another breach, so
+// the same evidence submitted twice changes nothing.
+type Breach struct {
+	Lot      string
+	Kind     AlertKind
+	Evidence []SignedReading
+}
+
+func (*Breach) Type() string { return "iot.breach" }
+
+func (op *Breach) Check() error {
+	if err := receipt.CheckID("lot", op.Lot); err != nil {
+		return err
+	}
+	if !op.Kind.Breach() {
+		return receipt.Errorf(ErrBreachKind, "%d", op.Kind)
+	}
+	return checkEvidenceShape(op.Evidence, MaxEvidenceLimit)
+}
+
+func (op *Breach) Apply(x *receipt.Exec) error {
+	l, err := lockedLot(x, op.Lot)
+	if err != nil {
+		return err
+	}
+	if l.Health == warehouse.HealthAlarm {
+		return receipt.Errorf(ErrLotInAlarm, "%s (alert %s)", l.ID, l.Alert)
+	}
+	rules := LoadRules(x)
+	if len(op.Evidence) > int(rules.MaxEvidence) {
+		return receipt.Errorf(receipt.ErrLimit, "%d readings, at most %d", len(op.Evidence), rules.MaxEvidence)
+	}
+	w := LoadWatch(x, l.ID)
+	p, err := proveBreach(x, rules, l, w, op.Kind, op.Evidence)
+	if err != nil {
+		return err
+	}
+	digest := EvidenceDigest(l.ID, op.Kind, op.Evidence)
+	id := "AL-" + hex.EncodeToString(digest[:10])
+	if receipt.Has(x, AlertKey(id)) {
+		return receipt.Errorf(ErrEvidenceStale, "evidence already judged in alert %s", id)
+	}
+	if l.Alert != "" { // a gap: the breach overtakes it
+		if err := closeAlert(x, l.Alert, AlertSuperseded, id, 0); err != nil {
+			return err
+		}
+	}
+	reason := "sensor breach: " + op.Kind.String() + " (" + id + ")"
+	var frozen []string
+	for _, rid := range l.Live {
+		r, err := receipt.LoadReceipt(x, rid)
+		if err != nil {
+			return err
+		}
+		if r.State == receipt.StateFrozen {
+			continue // a regulator's freeze stays as it is
+		}
+		if err := receipt.FreezeReceipt(x, r, receipt.FreezeByBreach, reason, id); err != nil {
+			return err
+		}
+		frozen = append(frozen, rid)
+	}
+	l.Health, l.Alert = warehouse.HealthAlarm, id
+	warehouse.SaveLot(x, l)
+	saveAlert(x, &Alert{
+		ID: id, Lot: l.ID, Warehouse: l.Warehouse, Bay: l.Bay, Kind: op.Kind, Status: AlertOpen, Digest: digest,
+		Readings: readingIDs(op.Evidence), Device: p.device, AtMs: p.lastMs, By: x.Actor(), Frozen: frozen,
+		OpenedAt: x.Block.Time, OpenedHeight: x.Block.Height,
+	})
+	w.Alerts++
+	w.LastAlert = id
+	saveWatch(x, w)
+	refs := append(lotRefs(l, id), receipt.Ref{Kind: receipt.RefDevice, ID: p.device})
+	x.Emit(EvBreach, refs, receipt.Attr{Key: "kind", Value: op.Kind.String()},
+		receipt.Attr{Key: "readings", Value: receipt.U64(uint64(len(op.Evidence)))},
+		receipt.Attr{Key: "frozen", Value: receipt.U64(uint64(len(frozen)))},
+		receipt.Attr{Key: "digest", Value: hex.EncodeToString(digest[:])})
+	return nil
+}
+
+// closeAlert closes (or supersedes) an open alert.
+func closeAlert(x *receipt.Exec, id string, status AlertStatus, resolution string, counted uint64) error {
+	a, ok := receipt.Load[Alert](x, AlertKey(id))
+	if !ok {
+		// A lot's alert always has its record; a missing one is a lot whose
+		// health was set outside these ops (genesis, tests): nothing to close.
+		return nil
+	}
+	a.Status, a.Resolution, a.Counted = status, resolution, counted
+	a.ClosedAt, a.ClosedBy = x.Block.Time, x.Actor()
+	saveAlert(x, a)
+	return nil
+}
+
+// Gap marks a lot UNVERIFIED: one of its bay's devices has been silent past
+// the offline limit. Absence cannot be proven by signed readings, so the
+// signer must hold a supervision role and the alert records who asserted
+// it and when the device was last heard. New pledges and transfers on the
+// lot wait (warehouse.Stock.Tradable) until fresh readings (Verified) or a
+// re-count return it to OK.
+type Gap struct {
+	Lot        string
+	Device     string
+	LastSeenMs int64 // when the asserting supervisor last heard the device (or began watching it)
+	AtMs       int64 // the asserting supervisor's clock
+}
+
+func (*Gap) Type() string { return "iot.gap" }
+
+func (op *Gap) Check() error {
+	if err := receipt.CheckID("lot", op.Lot); err != nil {
+		return err
+	}
+	if err := receipt.CheckID("device", op.Device); err != nil {
+		return err
+	}
+	if op.LastSeenMs <= 0 || op.AtMs < op.LastSeenMs {
+		return receipt.Errorf(receipt.ErrInvalidOp, "last seen %d ms, asserted at %d ms", op.LastSeenMs, op.AtMs)
+	}
+	return nil
+}
+
+func (op *Gap) Apply(x *receipt.Exec) error {
+	if _, err := x.RequireRole(SupervisorRoles); err != nil {
+		return err
+	}
+	l, err := lockedLot(x, op.Lot)
+	if err != nil {
+		return err
+	}
+	switch l.Health {
+	case warehouse.HealthAlarm:
+		return receipt.Errorf(ErrLotInAlarm, "%s (alert %s)", l.ID, l.Alert)
+	case warehouse.HealthUnverified:
+		return receipt.Errorf(ErrLotUnverified, "%s (alert %s)", l.ID, l.Alert)
+	}
+	d, err := warehouse.LoadDevice(x, op.Device)
+	if err != nil {
+		return err
+	}
+	if d.Warehouse != l.Warehouse || d.Bay != l.Bay {
+		return receipt.Errorf(warehouse.ErrDeviceNotHere, "%q is bound to %s/%s, lot %s is in %s/%s", d.ID, d.Warehouse, d.Bay, l.ID, l.Warehouse, l.Bay)
+	}
+	rules := LoadRules(x)
+	if op.AtMs-op.LastSeenMs < rules.OfflineAfterMs {
+		return receipt.Errorf(ErrGapTooShort, "%s silent %d ms, limit %d ms", d.ID, op.AtMs-op.LastSeenMs, rules.OfflineAfterMs)
+	}
+	digest := sha256.Sum256(canon.Append([]byte("ewr/gap/v1\x00"+x.Actor()+"\x00"), op))
+	id := "GAP-" + hex.EncodeToString(digest[:10])
+	if receipt.Has(x, AlertKey(id)) {
+		return receipt.Errorf(ErrLotUnverified, "gap already asserted in alert %s", id)
+	}
+	l.Health, l.Alert = warehouse.HealthUnverified, id
+	warehouse.SaveLot(x, l)
+	saveAlert(x, &Alert{
+		ID: id, Lot: l.ID, Warehouse: l.Warehouse, Bay: l.Bay, Kind: AlertGap, Status: AlertOpen, Digest: digest,
+		Device: d.ID, AtMs: op.AtMs, LastSeenMs: op.LastSeenMs, By: x.Actor(),
+		OpenedAt: x.Block.Time, OpenedHeight: x.Block.Height,
+	})
+	w := LoadWatch(x, l.ID)
+	w.Alerts++
+	w.LastAlert = id
+	saveWatch(x, w)
+	x.Emit(EvGap, append(lotRefs(l, id), receipt.Ref{Kind: receipt.RefDevice, ID: d.ID}),
+		receipt.Attr{Key: "silent_ms", Value: receipt.I64(op.AtMs - op.LastSeenMs)})
+	return nil
+}
+
+// Verified returns an UNVERIFIED lot to OK on fresh signed readings: one
+// from the device the gap named, and, if the lot has a baseline, a stable
+// bay-scale weight within tolerance; all taken after the gap was asserted.
+// A lot in ALARM needs a re-count instead. Signed by a supervision role.
+type Verified struct {
+	Lot      string
+	Evidence []SignedReading
+}
+
+func (*Verified) Type() string { return "iot.verified" }
+
+func (op *Verified) Check() error {
+	if err := receipt.CheckID("lot", op.Lot); err != nil {
+		return err
+	}
+	return checkEvidenceShape(op.Evidence, MaxEvidenceLimit)
+}
+
+func (op *Verified) Apply(x *receipt.Exec) error {
+	if _, err := x.RequireRole(SupervisorRoles); err != nil {
+		return err
+	}
+	l, err := lockedLot(x, op.Lot)
+	if err != nil {
+		return err
+	}
+	switch l.Health {
+	case warehouse.HealthOK:
+		return receipt.Errorf(ErrLotHealthy, "%s", l.ID)
+	case warehouse.HealthAlarm:
+		return receipt.Errorf(ErrLotInAlarm, "%s (alert %s)", l.ID, l.Alert)
+	}
+	rules := LoadRules(x)
+	if len(op.Evidence) > int(rules.MaxEvidence) {
+		return receipt.Errorf(receipt.ErrLimit, "%d readings, at most %d", len(op.Evidence), rules.MaxEvidence)
+	}
+	since := sinceMs(l, LoadWatch(x, l.ID))
+	var gapDevice string
+	if a, ok := receipt.Load[Alert](x, AlertKey(l.Alert)); ok {
+		since = max(since, a.sinceMs()+1)
+		gapDevice = a.Device
+	}
+	heard, weighed := gapDevice == "", l.Baseline == 0
+	for i := range op.Evidence {
+		r := &op.Evidence[i].Reading
+		if _, err := verifyReading(x, &op.Evidence[i], l, since); err != nil {
+			return err
+		}
+		heard = heard || r.Device == gapDevice
+		if r.Weight != nil && r.Weight.Stable && l.Baseline > 0 {
+			if r.Weight.Unit != l.Unit {
+				return receipt.Errorf(receipt.ErrUnitMismatch, "%s in %s, lot in %s", r.ID(), r.Weight.Unit, l.Unit)
+			}
+			if d := Deviation(r.Weight.Qty, l.Baseline); d > l.Tolerance {
+				return receipt.Errorf(ErrNotABreach, "%s: %d off baseline %d, beyond tolerance %d: the lot is not healthy", r.ID(), d, l.Baseline, l.Tolerance)
+			}
+			weighed = true
+		}
+	}
+	if !heard || !weighed {
+		return receipt.Errorf(ErrEvidenceTooFew, "need a fresh reading from %s and a stable weight within tolerance", gapDevice)
+	}
+	id := l.Alert
+	if err := closeAlert(x, id, AlertClosed, "verified", 0); err != nil {
+		return err
+	}
+	l.Health, l.Alert = warehouse.HealthOK, ""
+	warehouse.SaveLot(x, l)
+	x.Emit(EvVerified, lotRefs(l, id), receipt.Attr{Key: "readings", Value: receipt.U64(uint64(len(op.Evidence)))})
+	return nil
+}
+
+// Recount clears a lot's alarm (or gap) after the goods were counted
+// again. Signed by the warehouse's collateral manager and co-signed by a
+// regulator. If the count covers the lot's live receipts, every receipt
+// frozen for the breach is unfrozen, the lock shrinks to the count if
+// goods are missing (never grows: only weigh tickets add stock), the bay
+// scale's new baseline is the re-count's signed reading, and the lot is OK
+// again. A count short of the live receipts is refused: they stay frozen.
+type Recount struct {
+	Lot      string
+	Counted  uint64
+	Baseline SignedReading // a stable reading of the bay's scale taken at the re-count
+	Note     string
+}
+
+func (*Recount) Type() string { return "iot.recount" }
+
+func (op *Recount) Check() error {
+	if err := receipt.CheckID("lot", op.Lot); err != nil {
+		return err
+	}
+	if op.Counted > receipt.MaxQuantity {
+		return receipt.Errorf(receipt.ErrInvalidQuantity, "counted %d", op.Counted)
+	}
+	if err := receipt.CheckText("note", op.Note, true); err != nil {
+		return err
+	}
+	if err := checkEvidenceShape([]SignedReading{op.Baseline}, 1); err != nil {
+		return err
+	}
+	if op.Baseline.Reading.Weight == nil {
+		return receipt.Errorf(ErrReadingInvalid, "the baseline must be a bay weight")
+	}
+	return nil
+}
+
+func (op *Recount) Apply(x *receipt.Exec) error {
+	l, err := lockedLot(x, op.Lot)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
+	if err != nil {
+		return err
+	}
+	if err := x.RequireActor(wh.CollateralManager, receipt.RoleCollateralManager, warehouse.ErrNotCollateralMgr); err != nil {
+		return err
+	}
+	if err := requireRegulatorCosigner(x); err != nil {
+		return err
+	}
+	if l.Health == warehouse.HealthOK {
+		return receipt.Errorf(ErrLotHealthy, "%s", l.ID)
+	}
+	w := LoadWatch(x, l.ID)
+	since := sinceMs(l, w)
+	if a, ok := receipt.Load[Alert](x, AlertKey(l.Alert)); ok {
+		since = max(since, a.sinceMs())
+	}
+	if err := checkBaselineReading(x, l, &op.Baseline, since); err != nil {
+		return err
+	}
+	if op.Counted < l.IssuedQty {
+		return receipt.Errorf(ErrRecountShort, "%s: counted %d, live receipts hold %d", l.ID, op.Counted, l.IssuedQty)
+	}
+	var unfrozen []string
+	for _, rid := range l.Live {
+		r, err := receipt.LoadReceipt(x, rid)
+		if err != nil {
+			return err
+		}
+		if r.State != receipt.StateFrozen || r.Frozen.Cause != receipt.FreezeByBreach {
+			continue
+		}
+		if err := receipt.UnfreezeReceipt(x, r, "re-count of "+l.ID+": "+op.Note); err != nil {
+			return err
+		}
+		unfrozen = append(unfrozen, rid)
+	}
+	id := l.Alert
+	if err := closeAlert(x, id, AlertClosed, "recount", op.Counted); err != nil {
+		return err
+	}
+	l.LockedQty = min(l.LockedQty, op.Counted)
+	l.Baseline = op.Baseline.Reading.Weight.Qty
+	l.Health, l.Alert = warehouse.HealthOK, ""
+	warehouse.SaveLot(x, l)
+	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = op.Baseline.Reading.TimeMs, op.Baseline.Reading.ID(), x.Actor()
+	w.Counted = op.Counted
+	saveWatch(x, w)
+	x.Emit(EvRecount, lotRefs(l, id), receipt.Attr{Key: "counted", Value: receipt.U64(op.Counted)},
+		receipt.Attr{Key: "baseline", Value: receipt.U64(l.Baseline)},
+		receipt.Attr{Key: "unfrozen", Value: receipt.U64(uint64(len(unfrozen)))},
+		receipt.Attr{Key: "note", Value: op.Note})
+	return nil
+}
+
+func requireRegulatorCosigner(x *receipt.Exec) error {
+	for _, s := range x.Signers[1:] {
+		if p, err := x.Participant(s); err == nil && p.Roles.Has(receipt.RoleRegulator) {
+			return nil
+		}
+	}
+	return receipt.Errorf(receipt.ErrCosignerMissing, "a regulator must co-sign the re-count")
+}
+
+// checkBaselineReading checks a reading a baseline is taken from: a
+// stable, non-zero weight in the lot's unit from a trusted scale of its bay.
+func checkBaselineReading(x *receipt.Exec, l *warehouse.Lot, s *SignedReading, since int64) error {
+	if _, err := verifyReading(x, s, l, since); err != nil {
+		return err
+	}
+	wt := s.Reading.Weight
+	if wt.Unit != l.Unit {
+		return receipt.Errorf(receipt.ErrUnitMismatch, "%s in %s, lot in %s", s.Reading.ID(), wt.Unit, l.Unit)
+	}
+	if !wt.Stable || wt.Qty == 0 {
+		return receipt.Errorf(ErrReadingInvalid, "%s: a baseline needs a stable, non-zero weight", s.Reading.ID())
+	}
+	return nil
+}
+
+// SetBaseline sets the bay-scale baseline of a newly locked lot from a
+// signed reading. Signed by the warehouse's collateral manager. Only a lot
+// without a baseline takes one; afterwards only a re-count (with a
+// regulator) moves it.
+type SetBaseline struct {
+	Lot     string
+	Reading SignedReading
+}
+
+func (*SetBaseline) Type() string { return "iot.baseline" }
+
+func (op *SetBaseline) Check() error {
+	if err := receipt.CheckID("lot", op.Lot); err != nil {
+		return err
+	}
+	if err := checkEvidenceShape([]SignedReading{op.Reading}, 1); err != nil {
+		return err
+	}
+	if op.Reading.Reading.Weight == nil {
+		return receipt.Errorf(ErrReadingInvalid, "the baseline must be a bay weight")
+	}
+	return nil
+}
+
+func (op *SetBaseline) Apply(x *receipt.Exec) error {
+	l, err := lockedLot(x, op.Lot)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
+	if err != nil {
+		return err
+	}
+	if err := x.RequireActor(wh.CollateralManager, receipt.RoleCollateralManager, warehouse.ErrNotCollateralMgr); err != nil {
+		return err
+	}
+	if l.Baseline != 0 {
+		return receipt.Errorf(ErrBaselineSet, "%s: baseline %d", l.ID, l.Baseline)
+	}
+	if l.Health == warehouse.HealthAlarm {
+		return receipt.Errorf(ErrLotInAlarm, "%s (alert %s)", l.ID, l.Alert)
+	}
+	w := LoadWatch(x, l.ID)
+	if err := checkBaselineReading(x, l, &op.Reading, sinceMs(l, w)); err != nil {
+		return err
+	}
+	l.Baseline = op.Reading.Reading.Weight.Qty
+	warehouse.SaveLot(x, l)
+	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = op.Reading.Reading.TimeMs, op.Reading.Reading.ID(), x.Actor()
+	saveWatch(x, w)
+	x.Emit(EvBaseline, lotRefs(l, ""), receipt.Attr{Key: "baseline", Value: receipt.U64(l.Baseline)},
+		receipt.Attr{Key: "reading", Value: op.Reading.Reading.ID()})
+	return nil
+}
+
+// AnchorBatch anchors a batch of a warehouse's readings on chain: the
+// Merkle root (MerkleRoot) over the Count messages of its subjects with
+// stream sequence in [FirstSeq, LastSeq]. Signed by the warehouse's
+// collateral manager or operator, whose supervisor consumed the batch.
+// Batches never overlap: an anchor that starts at or below the last
+// anchored sequence is refused, so re-sending one changes nothing.
+type AnchorBatch struct {
+	Warehouse string
+	Stream    string
+	FirstSeq  uint64
+	LastSeq   uint64
+	Count     uint32
+	Root      [32]byte
+}
+
+func (*AnchorBatch) Type() string { return "iot.anchor" }
+
+func (op *AnchorBatch) Check() error {
+	if err := receipt.CheckID("warehouse", op.Warehouse); err != nil {
+		return err
+	}
+	if err := receipt.CheckID("stream", op.Stream); err != nil {
+		return err
+	}
+	if op.FirstSeq == 0 || op.LastSeq < op.FirstSeq || op.Count == 0 || op.Count > MaxAnchorCount ||
+		uint64(op.Count) > op.LastSeq-op.FirstSeq+1 || op.Root == ([32]byte{}) {
+		return receipt.Errorf(ErrAnchorInvalid, "seq %d..%d count %d", op.FirstSeq, op.LastSeq, op.Count)
+	}
+	return nil
+}
+
+func (op *AnchorBatch) Apply(x *receipt.Exec) error {
+	wh, err := warehouse.LoadWarehouse(x, op.Warehouse)
+	if err != nil {
+		return err
+	}
+	if a := x.Actor(); a != wh.CollateralManager && a != wh.Operator {
+		return receipt.Errorf(ErrNotSupervisor, "%s anchors for %s, not %s", a, wh.CollateralManager, wh.ID)
+	}
+	hk := AnchorHeadKey(wh.ID, op.Stream)
+	head, ok := receipt.Load[AnchorHead](x, hk)
+	if !ok {
+		head = &AnchorHead{Warehouse: wh.ID, Stream: op.Stream}
+	}
+	if op.FirstSeq <= head.LastSeq {
+		return receipt.Errorf(ErrAnchorOverlap, "%s/%s anchored to %d, batch starts at %d", wh.ID, op.Stream, head.LastSeq, op.FirstSeq)
+	}
+	key := AnchorKey(wh.ID, op.Stream, op.FirstSeq)
+	var prev uint64
+	if head.LastKey != "" {
+		if p, ok := receipt.Load[Anchor](x, head.LastKey); ok {
+			prev = p.FirstSeq
+		}
+	}
+	receipt.Save(x, key, &Anchor{
+		Warehouse: wh.ID, Stream: op.Stream, FirstSeq: op.FirstSeq, LastSeq: op.LastSeq, Count: op.Count,
+		Root: op.Root, PrevFirstSeq: prev, By: x.Actor(), Height: x.Block.Height, At: x.Block.Time, Version: 1,
+	})
+	head.LastSeq, head.LastKey = op.LastSeq, key
+	head.Anchors++
+	head.Readings += uint64(op.Count)
+	head.Version++
+	receipt.Save(x, hk, head)
+	x.Emit(EvAnchored, receipt.Refs(receipt.RefWarehouse, wh.ID),
+		receipt.Attr{Key: "stream", Value: op.Stream}, receipt.Attr{Key: "first_seq", Value: receipt.U64(op.FirstSeq)},
+		receipt.Attr{Key: "last_seq", Value: receipt.U64(op.LastSeq)}, receipt.Attr{Key: "count", Value: receipt.U64(uint64(op.Count))},
+		receipt.Attr{Key: "root", Value: hex.EncodeToString(op.Root[:])})
+	return nil
+}

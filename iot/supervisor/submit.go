@@ -1,0 +1,112 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+)
+
+// submitTimeout bounds one submission: a block holding it should commit
+// within a few seconds; past this the finding is retried from the rules.
+const submitTimeout = 30 * time.Second
+
+func verifyOne(pub, msg, sig []byte) bool {
+	return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, verifyOpts)
+}
+
+// submitLoop sends findings to the chain, one at a time per worker.
+func (s *Supervisor) submitLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-s.queue:
+			ok := s.submit(ctx, &f)
+			select {
+			case s.settled <- settlement{lot: f.Lot, ok: ok}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// done are the refusals that mean the chain already did what a finding
+// asks: another supervisor, or this one before a restart, got there first.
+var done = []*receipt.Error{iot.ErrLotInAlarm, iot.ErrLotUnverified, iot.ErrLotHealthy, iot.ErrBaselineSet, iot.ErrAnchorOverlap}
+
+func alreadyDone(err error) bool {
+	for _, e := range done {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// submit dry-runs the finding's op against the committed state (the
+// validators' own rules: a tx they would refuse is not sent) and submits
+// it. It reports whether the chain has what the finding asks for.
+func (s *Supervisor) submit(ctx context.Context, f *iot.Finding) bool {
+	op := f.Op()
+	log := s.cfg.Logger.With("warehouse", s.cfg.Warehouse, "lot", f.Lot, "finding", f.Name())
+	if err := s.dryRun(op); err != nil {
+		if alreadyDone(err) {
+			return true
+		}
+		s.metrics.Suppressed.Add(1)
+		s.metrics.addRefused(reason(err))
+		log.Info("iot supervisor: finding not sent; the chain would refuse it", "err", err)
+		return false
+	}
+	s.metrics.TxSubmitted.Add(1)
+	sctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	_, h, err := s.cfg.Submitter.Submit(sctx, []string{s.cfg.Signer}, op)
+	switch {
+	case err == nil:
+		s.metrics.TxApplied.Add(1)
+		log.Info("iot supervisor: finding committed", "height", h)
+		return true
+	case alreadyDone(err):
+		s.metrics.TxRefused.Add(1)
+		return true
+	case isRule(err):
+		s.metrics.TxRefused.Add(1)
+		s.metrics.addRefused(reason(err))
+		log.Warn("iot supervisor: chain refused finding", "err", err)
+		return false
+	default:
+		s.metrics.TxFailed.Add(1)
+		if ctx.Err() == nil {
+			log.Warn("iot supervisor: submit failed", "err", err)
+		}
+		return false
+	}
+}
+
+func isRule(err error) bool {
+	_, ok := receipt.AsError(err)
+	return ok
+}
+
+// dryRun applies op to a throwaway overlay of the committed state, as the
+// next block would (block time: the supervisor's clock).
+func (s *Supervisor) dryRun(op receipt.Op) (err error) {
+	defer func() {
+		if r := recover(); r != nil { // a bug in the rules: the validators reject it too
+			err = fmt.Errorf("supervisor: dry run of %s panicked: %v", op.Type(), r)
+		}
+	}()
+	st, h := s.cfg.Chain.State()
+	scratch := ledger.NewOverlay(st) // the ledger flushes into it; it is dropped after
+	blk := receipt.Block{Height: h + 1, Time: s.cfg.Clock().Unix()}
+	_, err = s.ledger.Apply(scratch, blk, []string{s.cfg.Signer}, op)
+	return err
+}
