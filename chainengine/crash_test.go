@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,7 @@ func TestCrashRecovery(t *testing.T) {
 	defer cancel()
 	const chainID = "ewr-crash"
 	dir := t.TempDir()
-	homes, err := GenerateTestnet(4, dir, chainID, nil, 0)
+	homes, err := GenerateTestnet(4, dir, chainID, nil, reservedBasePort(t, 4))
 	require.NoError(t, err)
 	rpcAddrs := make([]string, 4)
 	for i, h := range homes {
@@ -105,7 +106,7 @@ func TestCrashRecovery(t *testing.T) {
 		for i := range nodes {
 			nodes[i] = startProcNode(t, homes[i], rpcAddrs[i])
 		}
-		waitUp(ctx, t, nodes)
+		waitUp(ctx, t, nodes, chainID)
 	}
 	startAll()
 
@@ -200,13 +201,18 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 // waitUp waits until every node serves RPC, has a block and sees all peers.
-func waitUp(ctx context.Context, t *testing.T, nodes []*procNode) {
+// The node answering on a port must be of this chain: a port released by a
+// stopped node can be taken by another test's network meanwhile.
+func waitUp(ctx context.Context, t *testing.T, nodes []*procNode, chainID string) {
 	t.Helper()
 	checkFor(t, 60*time.Second, func() error {
 		for i, p := range nodes {
 			s, err := p.rpc.Status(ctx)
 			if err != nil {
 				return fmt.Errorf("node %d: %w", i, err)
+			}
+			if s.NodeInfo.Network != chainID {
+				t.Fatalf("node %d's RPC port is served by a node of chain %q, not %q", i, s.NodeInfo.Network, chainID)
 			}
 			ni, err := p.rpc.NetInfo(ctx)
 			if err != nil {
@@ -221,14 +227,31 @@ func waitUp(ctx context.Context, t *testing.T, nodes []*procNode) {
 }
 
 // waitAgreed waits until all nodes have committed the same height and app
-// hash and the chain is idle (its tip block carries no txs).
+// hash and the chain is quiescent: its tip block carries no txs and no
+// mempool holds any (txs whose broadcast the stopped load abandoned are
+// still committed after that, and a state taken before them is not final),
+// on two polls in a row.
 func waitAgreed(ctx context.Context, t *testing.T, nodes []*procNode) nodeState {
 	t.Helper()
-	var s0 nodeState
+	var s0, prev nodeState
 	checkFor(t, 30*time.Second, func() error {
 		var err error
+		for i, p := range nodes {
+			n, err := p.rpc.NumUnconfirmedTxs(ctx)
+			if err != nil {
+				return err
+			}
+			if n.Total > 0 {
+				prev = nodeState{}
+				return fmt.Errorf("node %d holds %d txs in its mempool", i, n.Total)
+			}
+		}
 		if s0, err = nodes[0].state(ctx); err != nil {
 			return err
+		}
+		if s0.height != prev.height || !bytes.Equal(s0.appHash, prev.appHash) {
+			prev = s0
+			return errors.New("not yet stable")
 		}
 		blk, err := nodes[0].rpc.Block(ctx, &s0.height)
 		if err != nil {
@@ -316,7 +339,7 @@ func TestCrashRecoveryReceiptApp(t *testing.T) {
 	wl := NewReceiptWorkload(chainID)
 	require.NoError(t, wl.Prepare(ctx, 4*wl.Lanes()))
 	dir := t.TempDir()
-	homes, err := GenerateTestnet(4, dir, chainID, wl.AppState(), 0)
+	homes, err := GenerateTestnet(4, dir, chainID, wl.AppState(), reservedBasePort(t, 4))
 	require.NoError(t, err)
 	rpcAddrs := make([]string, 4)
 	for i, h := range homes {
@@ -329,7 +352,7 @@ func TestCrashRecoveryReceiptApp(t *testing.T) {
 		for i := range nodes {
 			nodes[i] = startProcNodeApp(t, homes[i], rpcAddrs[i], "receipt")
 		}
-		waitUp(ctx, t, nodes)
+		waitUp(ctx, t, nodes, chainID)
 	}
 	startAll()
 
@@ -423,4 +446,37 @@ func TestCrashRecoveryReceiptApp(t *testing.T) {
 		assert.NoError(t, ledger.CheckInvariants(st.(ledger.Ranger)), "node %d", i)
 		require.NoError(t, app.Close())
 	}
+}
+
+// reservedBasePort returns a base port for n nodes (2 ports each) below the
+// kernel's ephemeral range, with all 2n ports free now. Tests that restart
+// nodes on the same ports use it: ports the kernel hands out for ":0" (as
+// every other test's localnet asks) come from the ephemeral range, so no
+// concurrently starting network can take these while a node is down.
+func reservedBasePort(t *testing.T, n int) int {
+	t.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &lo)
+	}
+	span := lo - 20000 - 2*n
+	require.Positive(t, span, "ephemeral range starts too low (%d)", lo)
+	start := 20000 + (os.Getpid()*37)%span
+	for try := 0; try < 200; try++ {
+		base := 20000 + (start-20000+try*2*n)%span
+		free := true
+		for p := base; p < base+2*n && free; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free port range below the ephemeral range")
+	return 0
 }

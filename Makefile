@@ -1,0 +1,41 @@
+# ewr — the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/ewr
+# Packages with goroutines of their own: run under the race detector too.
+RACE_PKGS := ./chainengine/... ./iot/... ./indexer/... ./api/... ./simulators/...
+
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run test build deps vet bench soak clean
+
+## run: the whole system on embedded defaults (data in .ewr/, API on 127.0.0.1:8080)
+run: build
+	$(BIN) run
+
+## test: every test, starting the real components they need
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -race -short -count=1 -timeout 25m $(RACE_PKGS)
+
+build: deps
+	@mkdir -p bin
+	$(GO) build -o $(BIN) ./cmd/ewr
+
+## deps: what Go does not fetch by itself (PostgreSQL's server binaries)
+deps:
+	@if ! command -v pg_config >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL server binaries (the tests and make run start a private cluster)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
+	@$(GO) mod download
+
+vet:
+	$(GO) vet ./...
+
+## bench: the benchmark commands; each prints one JSON object
+bench: build
+	$(BIN) bench chain --validators 4 --duration 30s
+
+clean:
+	rm -rf bin

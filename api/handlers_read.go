@@ -1,0 +1,867 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ewrchain/ewr/api/snake"
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
+	"github.com/ewrchain/ewr/warehouse"
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Service routes.
+
+// queries is the read model when it is configured and following the
+// chain without an error; otherwise lists are answered from the chain
+// state (and event lists from the blocks).
+func (s *Server) queries() *indexer.Queries {
+	if s.cfg.Queries == nil {
+		return nil
+	}
+	if s.cfg.IndexerStatus != nil {
+		if st := s.cfg.IndexerStatus(); !st.Running || st.Err != nil {
+			return nil
+		}
+	}
+	return s.cfg.Queries
+}
+
+func (s *Server) readModel() *ReadModelView {
+	if s.cfg.IndexerStatus == nil {
+		return nil
+	}
+	st := s.cfg.IndexerStatus()
+	v := &ReadModelView{Height: st.Height, Lag: st.Lag, Running: st.Running}
+	if st.Err != nil {
+		v.Error = st.Err.Error()
+	}
+	return v
+}
+
+func (s *Server) healthz(rc *reqCtx) error {
+	return rc.reply(http.StatusOK, Health{Status: "ok", Height: s.cfg.Chain.Height()})
+}
+
+func (s *Server) readyz(rc *reqCtx) error {
+	h := s.cfg.Chain.Height()
+	if h < 1 {
+		return failf(PNotReady, "height %d", h)
+	}
+	return rc.reply(http.StatusOK, Health{Status: "ready", Height: h, ReadModel: s.readModel()})
+}
+
+func (s *Server) metricsHandler(rc *reqCtx) error {
+	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.svc.metrics.reg, promhttp.HandlerOpts{}))
+	h(rc.c.Context())
+	return nil
+}
+
+func (s *Server) openapiHandler(rc *reqCtx) error {
+	rc.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return rc.c.Status(http.StatusOK).Send(s.openapi)
+}
+
+func (s *Server) status(rc *reqCtx) error {
+	_, holds := s.cfg.Keys.Key(rc.who)
+	return rc.reply(http.StatusOK, StatusView{ChainID: s.cfg.Chain.ChainID(), Height: s.cfg.Chain.Height(),
+		BlockTime: s.svc.lastBlockTime.Load(), Now: rc.now(), Participant: rc.who, ReadModel: s.readModel(), HoldsKey: holds,
+		DraftsWaiting: len(s.svc.drafts.list(rc.who, true))})
+}
+
+func (s *Server) me(rc *reqCtx) error {
+	p, _ := get[receipt.Participant](rc.state(), receipt.ParticipantKey(rc.who))
+	_, holds := s.cfg.Keys.Key(rc.who)
+	return rc.reply(http.StatusOK, Me{Participant: p, HoldsKey: holds})
+}
+
+// record serves one record of kind by its id.
+func (s *Server) record(kind string) func(rc *reqCtx) error {
+	return func(rc *reqCtx) error {
+		id, err := rc.id("id")
+		if err != nil {
+			return err
+		}
+		v, err := loadRecord(rc.state(), kind, id)
+		if err != nil {
+			return err
+		}
+		return rc.reply(http.StatusOK, v)
+	}
+}
+
+func (s *Server) receipt(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	key := receipt.ReceiptKey(id)
+	val, ok := rc.state().Get(key)
+	if !ok {
+		return receipt.Errorf(receipt.ErrReceiptNotFound, "%q", id)
+	}
+	e, hit := s.cache.get(key, val)
+	if !hit {
+		var r receipt.Receipt
+		if err := receipt.DecodeRecord(val, &r); err != nil {
+			return err
+		}
+		body, err := snake.Marshal(&r)
+		if err != nil {
+			return err
+		}
+		e = &respEntry{val: val, body: body, etag: `"` + strconv.FormatUint(r.Version, 10) + `"`}
+		s.cache.put(key, e)
+	}
+	rc.c.Set(fiber.HeaderETag, e.etag)
+	rc.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return rc.c.Status(http.StatusOK).Send(e.body)
+}
+
+func (rc *reqCtx) list(items any, next string) error {
+	return rc.reply(http.StatusOK, List{Items: items, Next: next})
+}
+
+func (rc *reqCtx) boolQuery(name string) (bool, error) {
+	switch v := rc.c.Query(name); v {
+	case "":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	default:
+		return false, failf(PInvalidParameter, "%s must be true or false, got %q", name, v)
+	}
+}
+
+// Participants, warehouses, devices, alerts.
+
+func (s *Server) participants(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	items, next := walk[receipt.Participant](rc.state(), "p/", pg, nil)
+	return rc.list(items, next)
+}
+
+func (s *Server) warehouses(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	items, next := walk[warehouse.Warehouse](rc.state(), "w/", pg, nil)
+	return rc.list(items, next)
+}
+
+func (s *Server) bays(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	free, err := rc.boolQuery("free")
+	if err != nil {
+		return err
+	}
+	st := rc.state()
+	if !hasKey(st, warehouse.WarehouseKey(id)) {
+		return receipt.Errorf(warehouse.ErrWarehouseNotFound, "%q", id)
+	}
+	items, next := walk[warehouse.Bay](st, "b/"+id+"/", pg, func(b *warehouse.Bay) bool { return !free || b.LockedBy == "" })
+	return rc.list(items, next)
+}
+
+func hasKey(st receipt.Store, key string) bool {
+	_, ok := st.Get(key)
+	return ok
+}
+
+func (s *Server) warehouseLots(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	unhealthy, err := rc.boolQuery("unhealthy")
+	if err != nil {
+		return err
+	}
+	var status warehouse.LotStatus
+	if v := rc.c.Query("status"); v != "" {
+		if err := status.UnmarshalText([]byte(v)); err != nil {
+			return failf(PInvalidParameter, "status: %v", err)
+		}
+	}
+	if q := s.queries(); q != nil {
+		items, next, err := q.Lots(rc.ctx(), id, indexer.LotFilter{Unhealthy: unhealthy, Status: status}, pg)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*warehouse.Lot{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[warehouse.Lot](rc.state(), "l/", pg, func(l *warehouse.Lot) bool {
+		return l.Warehouse == id && (!unhealthy || l.Health != warehouse.HealthOK) && (status == 0 || l.Status == status)
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	if q := s.queries(); q != nil {
+		items, next, err := q.OpenReleaseOrders(rc.ctx(), id, pg)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*warehouse.ReleaseOrder{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[warehouse.ReleaseOrder](rc.state(), "ro/", pg, func(o *warehouse.ReleaseOrder) bool {
+		return o.Warehouse == id && o.Status == warehouse.ROOpen
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) devices(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	wh, bay := rc.c.Query("warehouse"), rc.c.Query("bay")
+	items, next := walk[warehouse.Device](rc.state(), "d/", pg, func(d *warehouse.Device) bool {
+		return (wh == "" || d.Warehouse == wh) && (bay == "" || d.Bay == bay)
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) alerts(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	open, err := rc.boolQuery("open")
+	if err != nil {
+		return err
+	}
+	lot := rc.c.Query("lot")
+	items, next := walk[iot.Alert](rc.state(), iot.PrefixAlert, pg, func(a *iot.Alert) bool {
+		return (lot == "" || a.Lot == lot) && (!open || a.Status == iot.AlertOpen)
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) fault(rc *reqCtx) error {
+	var req FaultRequest
+	if err := rc.body(&req); err != nil {
+		return err
+	}
+	if s.cfg.Simulator == nil {
+		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
+	}
+	res, err := s.cfg.Simulator.Fault(rc.ctx(), req)
+	if err != nil {
+		return failf(PInvalidBody, "%v", err)
+	}
+	return rc.reply(http.StatusCreated, res)
+}
+
+// Lots and receipts.
+
+func (s *Server) lotReceipts(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	live, err := rc.boolQuery("live")
+	if err != nil {
+		return err
+	}
+	if q := s.queries(); q != nil {
+		items, next, err := q.ReceiptsOnLot(rc.ctx(), id, indexer.ReceiptFilter{Live: live}, pg)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*receipt.Receipt{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[receipt.Receipt](rc.state(), "r/", pg, func(r *receipt.Receipt) bool {
+		return r.Lot == id && (!live || r.State.Live())
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) receipts(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	live, err := rc.boolQuery("live")
+	if err != nil {
+		return err
+	}
+	var states []receipt.State
+	if v := rc.c.Query("state"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			var st receipt.State
+			if err := st.UnmarshalText([]byte(strings.TrimSpace(name))); err != nil || st == 0 {
+				return failf(PInvalidParameter, "state %q", name)
+			}
+			states = append(states, st)
+		}
+	}
+	holder, lot := rc.c.Query("holder"), rc.c.Query("lot")
+	if holder == "" && lot == "" {
+		holder = rc.who
+	}
+	if q := s.queries(); q != nil {
+		f := indexer.ReceiptFilter{States: states, Live: live}
+		var items []*receipt.Receipt
+		var next string
+		if holder != "" {
+			f.Lot = lot
+			items, next, err = q.ReceiptsByHolder(rc.ctx(), holder, f, pg)
+		} else {
+			items, next, err = q.ReceiptsOnLot(rc.ctx(), lot, f, pg)
+		}
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*receipt.Receipt{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[receipt.Receipt](rc.state(), "r/", pg, func(r *receipt.Receipt) bool {
+		if (holder != "" && r.Holder != holder) || (lot != "" && r.Lot != lot) || (live && !r.State.Live()) {
+			return false
+		}
+		if len(states) == 0 {
+			return true
+		}
+		for _, st := range states {
+			if r.State == st {
+				return true
+			}
+		}
+		return false
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) receiptHistory(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	q := s.queries()
+	if q == nil {
+		// No read model, or it stopped: scan the blocks instead.
+		rc.c.Request().URI().QueryArgs().Set("receipt", id)
+		return s.events(rc)
+	}
+	var after *indexer.EventPos
+	if pg.After != "" {
+		p, ok := ParseEventPos(pg.After)
+		if !ok {
+			return failf(PInvalidParameter, "after must be an event id height:tx:index")
+		}
+		after = &indexer.EventPos{Height: p.Height, TxIndex: p.TxIndex, Index: p.Index}
+	}
+	evs, err := q.ReceiptHistory(rc.ctx(), id, after, pg.Limit)
+	if err != nil {
+		return err
+	}
+	items := make([]EventView, 0, len(evs))
+	for _, e := range evs {
+		items = append(items, indexerEventView(e))
+	}
+	next := ""
+	if len(items) == pg.Limit {
+		next = items[len(items)-1].ID
+	}
+	return rc.list(items, next)
+}
+
+func indexerEventView(e indexer.Event) EventView {
+	v := EventView{ID: EventPos{e.Height, e.TxIndex, e.Index}.String(), Height: e.Height, Time: e.BlockTime,
+		TxIndex: e.TxIndex, Index: e.Index, OpType: e.OpType, Type: e.Type, Refs: []RefView{}, Attrs: e.Attrs}
+	if len(e.TxHash) == 32 {
+		v.TxHash = hashHex([32]byte(e.TxHash))
+	}
+	for _, r := range e.Refs {
+		v.Refs = append(v.Refs, RefView{Kind: r.Kind, ID: r.ID})
+	}
+	if v.Attrs == nil {
+		v.Attrs = map[string]string{}
+	}
+	return v
+}
+
+// lineage walks parents and children in the chain state: always current,
+// a few point reads per generation.
+func (s *Server) lineage(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	st := rc.state()
+	r, ok := get[receipt.Receipt](st, receipt.ReceiptKey(id))
+	if !ok {
+		return receipt.Errorf(receipt.ErrReceiptNotFound, "%q", id)
+	}
+	node := func(r *receipt.Receipt, depth int) indexer.LineageNode {
+		return indexer.LineageNode{ID: r.ID, State: r.State.String(), Holder: r.Holder, Quantity: r.Quantity,
+			Parents: r.Parents, Children: r.Children, Depth: depth}
+	}
+	out := &indexer.Lineage{Receipt: node(r, 0), Ancestors: []indexer.LineageNode{}, Descendants: []indexer.LineageNode{}}
+	seen := map[string]bool{id: true}
+	n := 0
+	walkGen := func(start []string, next func(*receipt.Receipt) []string, sign int, into *[]indexer.LineageNode) {
+		gen := start
+		for depth := 1; len(gen) > 0; depth++ {
+			if depth > indexer.MaxLineageDepth {
+				out.Truncated = true
+				return
+			}
+			sort.Strings(gen)
+			var following []string
+			for _, cid := range gen {
+				if seen[cid] {
+					continue
+				}
+				seen[cid] = true
+				if n++; n > indexer.MaxLineage {
+					out.Truncated = true
+					return
+				}
+				c, ok := get[receipt.Receipt](st, receipt.ReceiptKey(cid))
+				if !ok {
+					continue
+				}
+				*into = append(*into, node(c, sign*depth))
+				following = append(following, next(c)...)
+			}
+			gen = following
+		}
+	}
+	walkGen(r.Parents, func(x *receipt.Receipt) []string { return x.Parents }, -1, &out.Ancestors)
+	walkGen(r.Children, func(x *receipt.Receipt) []string { return x.Children }, 1, &out.Descendants)
+	return rc.reply(http.StatusOK, out)
+}
+
+func (s *Server) receiptPledges(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	if q := s.queries(); q != nil {
+		items, next, err := q.PledgesOfReceipt(rc.ctx(), id, pg)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*receipt.Pledge{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[receipt.Pledge](rc.state(), "pl/", pg, func(p *receipt.Pledge) bool { return p.Receipt == id })
+	return rc.list(items, next)
+}
+
+func (s *Server) precheck(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	st := rc.state()
+	bank := rc.c.Query("bank", rc.who)
+	borrower := rc.c.Query("borrower")
+	if borrower == "" {
+		if r, ok := get[receipt.Receipt](st, receipt.ReceiptKey(id)); ok {
+			borrower = r.Holder
+		}
+	}
+	maturity, err := rc.queryInt("maturity", rc.now()+90*86400)
+	if err != nil {
+		return err
+	}
+	x := &receipt.Exec{Block: receipt.Block{Height: s.cfg.Chain.Height() + 1, Time: rc.now(), ChainID: s.cfg.Chain.ChainID()},
+		Store: st, Stock: warehouse.Stock{}}
+	rep := financing.Precheck(x, financing.PrecheckRequest{Receipt: id, Borrower: borrower, Bank: bank,
+		Currency: rc.c.Query("currency", "USD"), Maturity: maturity})
+	return rc.reply(http.StatusOK, rep)
+}
+
+func (s *Server) proof(kind string) func(rc *reqCtx) error {
+	return func(rc *reqCtx) error {
+		id, err := rc.id("id")
+		if err != nil {
+			return err
+		}
+		if s.cfg.Prover == nil {
+			return failf(PProofUnavailable, "this node serves no proofs")
+		}
+		v, err := loadRecord(rc.state(), kind, id)
+		if err != nil {
+			return err
+		}
+		minHeight := int64(0)
+		switch r := v.(type) {
+		case *receipt.Receipt:
+			minHeight = r.UpdatedHeight
+		}
+		ctx, cancel := context.WithTimeout(rc.ctx(), 10*time.Second)
+		defer cancel()
+		b, err := s.cfg.Prover.Bundle(ctx, kinds[kind].prefix+id, minHeight)
+		if errors.Is(err, chainengine.ErrNotYetProvable) {
+			return failf(PProofUnavailable, "state at height %d not yet under a signed header", minHeight)
+		}
+		if err != nil {
+			return err
+		}
+		// The bundle's own JSON (encoding/json): `ewr verify` reads it as is.
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rc.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		rc.c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+kind+"-"+id+`.proof.json"`)
+		return rc.c.Status(http.StatusOK).Send(raw)
+	}
+}
+
+// Pledges and financing.
+
+func (s *Server) pledges(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	bank := rc.c.Query("bank", rc.who)
+	var statuses []receipt.PledgeStatus
+	if v := rc.c.Query("status"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			var st receipt.PledgeStatus
+			if err := st.UnmarshalText([]byte(strings.TrimSpace(name))); err != nil || st == 0 {
+				return failf(PInvalidParameter, "status %q", name)
+			}
+			statuses = append(statuses, st)
+		}
+	}
+	if q := s.queries(); q != nil {
+		items, next, err := q.PledgesByBank(rc.ctx(), bank, statuses, pg)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []*receipt.Pledge{}
+		}
+		return rc.list(items, next)
+	}
+	items, next := walk[receipt.Pledge](rc.state(), "pl/", pg, func(p *receipt.Pledge) bool {
+		if p.Bank != bank {
+			return false
+		}
+		if len(statuses) == 0 {
+			return true
+		}
+		for _, st := range statuses {
+			if p.Status == st {
+				return true
+			}
+		}
+		return false
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) policies(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	prefix := financing.PrefixPolicy
+	if b := rc.c.Query("bank"); b != "" {
+		prefix += b + "/"
+	}
+	items, next := walk[financing.CreditPolicy](rc.state(), prefix, pg, nil)
+	return rc.list(items, next)
+}
+
+func (s *Server) prices(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	items, next := walk[financing.Price](rc.state(), financing.PrefixPrice, pg, nil)
+	return rc.list(items, next)
+}
+
+// loanFilter reads ?bank= and ?borrower=; neither means the token's
+// participant on either side.
+func (rc *reqCtx) loanFilter() func(*financing.Loan) bool {
+	bank, borrower := rc.c.Query("bank"), rc.c.Query("borrower")
+	if bank == "" && borrower == "" {
+		return func(l *financing.Loan) bool { return l.Bank == rc.who || l.Borrower == rc.who }
+	}
+	return func(l *financing.Loan) bool {
+		return (bank == "" || l.Bank == bank) && (borrower == "" || l.Borrower == borrower)
+	}
+}
+
+func (s *Server) loans(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	var status financing.LoanStatus
+	if v := rc.c.Query("status"); v != "" {
+		if err := status.UnmarshalText([]byte(v)); err != nil {
+			return failf(PInvalidParameter, "status: %v", err)
+		}
+	}
+	keep := rc.loanFilter()
+	items, next := walk[financing.Loan](rc.state(), financing.PrefixLoan, pg, func(l *financing.Loan) bool {
+		return keep(l) && (status == 0 || l.Status == status)
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) marginCalls(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	keep := rc.loanFilter()
+	items, next := walk[financing.Loan](rc.state(), financing.PrefixLoan, pg, func(l *financing.Loan) bool {
+		return keep(l) && l.Call != nil
+	})
+	return rc.list(items, next)
+}
+
+// ExposureView is a bank's collateral by commodity, warehouse and unit.
+type ExposureView struct {
+	Bank     string             `json:"bank"`
+	Exposure []indexer.Exposure `json:"exposure"`
+}
+
+func (s *Server) exposure(rc *reqCtx) error {
+	bank, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	if q := s.queries(); q != nil {
+		ex, err := q.PledgedExposure(rc.ctx(), bank)
+		if err != nil {
+			return err
+		}
+		if ex == nil {
+			ex = []indexer.Exposure{}
+		}
+		return rc.reply(http.StatusOK, ExposureView{Bank: bank, Exposure: ex})
+	}
+	st := rc.state()
+	type gk struct{ c, w, u string }
+	groups := map[gk]*indexer.Exposure{}
+	all, _ := walk[receipt.Pledge](st, "pl/", indexer.Page{Limit: 1 << 30}, func(p *receipt.Pledge) bool {
+		return p.Bank == bank && p.Status == receipt.PledgeActive
+	})
+	for _, p := range all {
+		r, ok := get[receipt.Receipt](st, receipt.ReceiptKey(p.Receipt))
+		if !ok {
+			continue
+		}
+		k := gk{r.Commodity, r.Warehouse, r.Unit}
+		e := groups[k]
+		if e == nil {
+			e = &indexer.Exposure{Commodity: k.c, Warehouse: k.w, Unit: k.u}
+			groups[k] = e
+		}
+		e.Pledges++
+		e.Quantity += r.Quantity
+	}
+	out := []indexer.Exposure{}
+	for _, e := range groups {
+		out = append(out, *e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Commodity != b.Commodity {
+			return a.Commodity < b.Commodity
+		}
+		if a.Warehouse != b.Warehouse {
+			return a.Warehouse < b.Warehouse
+		}
+		return a.Unit < b.Unit
+	})
+	return rc.reply(http.StatusOK, ExposureView{Bank: bank, Exposure: out})
+}
+
+// Trading.
+
+func (s *Server) offers(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	seller, buyer := rc.c.Query("seller"), rc.c.Query("buyer")
+	var status trading.OfferStatus
+	if v := rc.c.Query("status"); v != "" {
+		if err := status.UnmarshalText([]byte(v)); err != nil {
+			return failf(PInvalidParameter, "status: %v", err)
+		}
+	}
+	items, next := walk[trading.Offer](rc.state(), trading.PrefixOffer, pg, func(o *trading.Offer) bool {
+		mine := seller == "" && buyer == "" && (o.Seller == rc.who || o.Buyer == rc.who || o.PledgeBank == rc.who)
+		named := (seller != "" || buyer != "") && (seller == "" || o.Seller == seller) && (buyer == "" || o.Buyer == buyer)
+		return (mine || named) && (status == 0 || o.Status == status)
+	})
+	return rc.list(items, next)
+}
+
+func (s *Server) trades(rc *reqCtx) error {
+	pg, err := rc.page()
+	if err != nil {
+		return err
+	}
+	party := rc.c.Query("party", rc.who)
+	var status trading.TradeStatus
+	if v := rc.c.Query("status"); v != "" {
+		if err := status.UnmarshalText([]byte(v)); err != nil {
+			return failf(PInvalidParameter, "status: %v", err)
+		}
+	}
+	items, next := walk[trading.Trade](rc.state(), trading.PrefixTrade, pg, func(t *trading.Trade) bool {
+		return (t.Seller == party || t.Buyer == party || t.BuyerBank == party || t.PledgeBank == party) && (status == 0 || t.Status == status)
+	})
+	return rc.list(items, next)
+}
+
+// Blocks and txs.
+
+func (s *Server) blocks(rc *reqCtx) error {
+	lim, err := rc.queryInt("limit", 20)
+	if err != nil {
+		return err
+	}
+	if lim < 1 || lim > 100 {
+		return failf(PInvalidParameter, "limit must be 1..100")
+	}
+	top := s.cfg.Chain.Height()
+	before, err := rc.queryInt("before", top+1)
+	if err != nil {
+		return err
+	}
+	if after := rc.c.Query("after"); after != "" { // the cursor of the previous page
+		n, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return failf(PInvalidParameter, "after must be a height")
+		}
+		before = n
+	}
+	items := []BlockView{}
+	h := min(before-1, top)
+	for ; h >= 0 && int64(len(items)) < lim; h-- {
+		rec, ok, err := s.svc.blocks.get(h)
+		if err != nil {
+			return err
+		}
+		if ok {
+			items = append(items, blockView(rec))
+		}
+	}
+	next := ""
+	if h >= 0 && len(items) > 0 {
+		next = strconv.FormatInt(items[len(items)-1].Height, 10)
+	}
+	return rc.list(items, next)
+}
+
+func (s *Server) block(rc *reqCtx) error {
+	h, err := strconv.ParseInt(rc.c.Params("height"), 10, 64)
+	if err != nil || h < 0 {
+		return failf(PInvalidParameter, "height must be a non-negative integer")
+	}
+	rec, ok, err := s.svc.blocks.get(h)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return failf(PNotFound, "block %d (height is %d)", h, s.cfg.Chain.Height())
+	}
+	return rc.reply(http.StatusOK, blockView(rec))
+}
+
+func (s *Server) tx(rc *reqCtx) error {
+	hash, ok := parseHash(rc.c.Params("hash"))
+	if !ok {
+		return failf(PInvalidParameter, "hash must be 64 hex digits")
+	}
+	_, h, found, err := s.cfg.Chain.CommittedTx(hash)
+	if err != nil {
+		return err
+	}
+	if found {
+		rec, ok, err := s.svc.blocks.get(h)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for i := range rec.Txs {
+				if rec.Txs[i].Hash == hash {
+					return rc.reply(http.StatusOK, txView(rec, &rec.Txs[i]))
+				}
+			}
+		}
+	}
+	if _, pending := s.svc.pending.has(hash); pending {
+		return rc.reply(http.StatusOK, TxView{Hash: hashHex(hash), Status: "pending", Signers: []string{}, Events: []EventView{}, Writes: []string{}})
+	}
+	return failf(PNotFound, "tx %s: not committed, and not submitted through this node", hashHex(hash))
+}

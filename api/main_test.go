@@ -1,0 +1,11 @@
+package api_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/ewrchain/ewr/indexer/pgcluster"
+)
+
+// TestMain stops the private PostgreSQL cluster the tests share.
+func TestMain(m *testing.M) { os.Exit(pgcluster.RunTests(m)) }

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"strings"
+
+	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
+	"github.com/ewrchain/ewr/warehouse"
+)
+
+// alertPrefix is where package iot keeps its alert records.
+const alertPrefix = iot.PrefixAlert
+
+// kinds maps a record kind to its state key prefix, its collection path
+// and the rule error of a missing one.
+var kinds = map[string]struct {
+	prefix   string
+	path     string
+	notFound *receipt.Error
+}{
+	"receipt":       {"r/", "receipts", receipt.ErrReceiptNotFound},
+	"pledge":        {"pl/", "pledges", receipt.ErrPledgeNotFound},
+	"participant":   {"p/", "participants", receipt.ErrUnknownParticipant},
+	"lot":           {"l/", "lots", warehouse.ErrLotNotFound},
+	"warehouse":     {"w/", "warehouses", warehouse.ErrWarehouseNotFound},
+	"device":        {"d/", "devices", warehouse.ErrDeviceNotFound},
+	"release_order": {"ro/", "release-orders", warehouse.ErrReleaseOrderUnknown},
+	"loan":          {financing.PrefixLoan, "loans", financing.ErrLoanNotFound},
+	"offer":         {trading.PrefixOffer, "offers", trading.ErrOfferNotFound},
+	"trade":         {trading.PrefixTrade, "trades", trading.ErrTradeNotFound},
+	"settlement":    {trading.PrefixSettlement, "settlements", trading.ErrTradeNotFound},
+	"alert":         {alertPrefix, "alerts", nil},
+}
+
+// loadRecord reads the record of kind with id from st, decoded to its Go
+// type (a pointer), or the kind's not-found rule error.
+func loadRecord(st receipt.Store, kind, id string) (any, error) {
+	k, ok := kinds[kind]
+	if !ok {
+		return nil, failf(PNotFound, "%s %s", kind, id)
+	}
+	key := k.prefix + id
+	b, found := st.Get(key)
+	if !found {
+		if k.notFound == nil {
+			return nil, failf(PNotFound, "%s %q", kind, id)
+		}
+		return nil, receipt.Errorf(k.notFound, "%q", id)
+	}
+	return ledger.DecodeByKey(key, b)
+}
+
+// get reads a typed record.
+func get[T any](st receipt.Store, key string) (*T, bool) { return ledger.Get[T](st, key) }
+
+// walk lists the records under prefix in key order, one page: items after
+// pg.After (an id), at most pg.Limit, those keep accepts. The chain's state
+// view walks its whole tree for this: lists that the read model can answer
+// go there when it is configured.
+func walk[T any](st receipt.Store, prefix string, pg indexer.Page, keep func(*T) bool) ([]*T, string) {
+	out := []*T{}
+	r, ok := st.(ledger.Ranger)
+	if !ok {
+		return out, ""
+	}
+	limit := pg.Limit
+	if limit <= 0 {
+		limit = indexer.DefaultPageSize
+	}
+	next := ""
+	full := false
+	r.Range(prefix, func(key string, value []byte) {
+		if full {
+			return
+		}
+		id := strings.TrimPrefix(key, prefix)
+		if pg.After != "" && id <= pg.After {
+			return
+		}
+		v := new(T)
+		if receipt.DecodeRecord(value, v) != nil {
+			return
+		}
+		if keep != nil && !keep(v) {
+			return
+		}
+		if len(out) == limit {
+			full = true
+			return
+		}
+		out = append(out, v)
+		next = id
+	})
+	if !full {
+		next = ""
+	}
+	return out, next
+}

@@ -1,0 +1,375 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/trading"
+	"github.com/ewrchain/ewr/warehouse"
+)
+
+// Chain is the read side of the node's receipt app (*chainengine.ReceiptApp).
+type Chain interface {
+	ChainID() string
+	Height() int64
+	State() (receipt.Store, int64)
+	Block(height int64) (*ledger.BlockRecord, bool, error)
+	CommittedTx(hash [32]byte) (chainengine.TxOutcome, int64, bool, error)
+	Committed() <-chan struct{}
+}
+
+// Submitter hands signed txs to the node (*chainengine.Node).
+type Submitter interface {
+	Submit(ctx context.Context, tx []byte) (chainengine.TxOutcome, int64, error)
+	SubmitAsync(ctx context.Context, tx []byte) (chainengine.TxOutcome, error)
+}
+
+// Prover builds proof bundles (*chainengine.Prover).
+type Prover interface {
+	Bundle(ctx context.Context, key string, minHeight int64) (*chainengine.ProofBundle, error)
+}
+
+// Service is what the handlers call: resolve who must sign, check the op
+// against committed state, sign with the participant's key the node holds,
+// submit, and map the outcome. The CLI and the tests reach it through HTTP.
+type Service struct {
+	chain         Chain
+	node          Submitter
+	keys          KeyRing
+	ledger        *ledger.Ledger
+	drafts        *draftStore
+	pending       *pendingSet
+	commitTimeout time.Duration
+	metrics       *metrics
+	log           *slog.Logger
+	blocks        *blockCache
+
+	lastBlockTime atomic.Int64 // block time of the newest commit seen
+}
+
+// Outcome statuses.
+const (
+	StatusCommitted          = "committed"
+	StatusPending            = "pending"
+	StatusAwaitingSignatures = "awaiting_signatures"
+)
+
+// Outcome is what an action did.
+type Outcome struct {
+	Status string
+	TxHash [32]byte
+	Height int64
+	Op     receipt.Op
+	Events []receipt.Event
+	Draft  *Draft
+}
+
+// ActOpts tunes Act.
+type ActOpts struct {
+	// Async returns once the mempool accepted the tx, without waiting for
+	// its block.
+	Async bool
+	// Cosigners overrides the co-signers the op needs (admin quorums name
+	// which admins; everything else is worked out from state).
+	Cosigners []string
+	// Slot is the idempotent request this action runs under, if any.
+	Slot *idemSlot
+	// NoCheck submits without running the rules on committed state first:
+	// the chain then records a rejection in a block.
+	NoCheck bool
+}
+
+// Act runs op with actor as the acting signer. An op that needs other
+// signers becomes a draft awaiting their approval; otherwise it is signed
+// with actor's key and submitted.
+func (s *Service) Act(ctx context.Context, actor string, op receipt.Op, o ActOpts) (*Outcome, error) {
+	if o.Slot != nil && o.Slot.raw() != nil {
+		// A retry of a request whose tx was signed before: the same bytes
+		// again, which the chain answers with the first outcome.
+		return s.SubmitRaw(ctx, o.Slot.raw(), o.Async, o.Slot)
+	}
+	st, _ := s.chain.State()
+	cos := o.Cosigners
+	if cos == nil {
+		cos = requiredCosigners(st, actor, op)
+	}
+	signers := []string{actor}
+	for _, c := range cos {
+		if c != actor && !contains(signers, c) {
+			signers = append(signers, c)
+		}
+	}
+	if o.NoCheck {
+		if err := op.Check(); err != nil {
+			return nil, err
+		}
+	} else if err := s.Check(signers, op); err != nil {
+		return nil, err
+	}
+	if len(signers) > 1 {
+		d, err := s.drafts.create(s, actor, signers, op)
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Status: StatusAwaitingSignatures, Op: op, Draft: d}, nil
+	}
+	key, ok := s.keys.Key(actor)
+	if !ok {
+		return nil, failf(PKeyNotHeld, "%s", actor)
+	}
+	build := func() ([]byte, error) {
+		body := EncodeBody(s.chain.ChainID(), signers, chainengine.RandomNonce(), s.chain.Height()+chainengine.DefaultTxTTL, op)
+		return Assemble(body, []chainengine.Signature{Sign(key, body)}), nil
+	}
+	var raw []byte
+	var err error
+	if o.Slot != nil {
+		raw, err = o.Slot.tx(build)
+	} else {
+		raw, err = build()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.SubmitRaw(ctx, raw, o.Async, o.Slot)
+}
+
+// Check runs op as signed by signers against the committed state, in a
+// scratch overlay: what the chain would say now, without submitting.
+func (s *Service) Check(signers []string, op receipt.Op) (err error) {
+	st, h := s.chain.State()
+	now := max(time.Now().Unix(), s.lastBlockTime.Load())
+	blk := receipt.Block{Height: h + 1, Time: now, ChainID: s.chain.ChainID()}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("api: rules panicked checking %s: %v", op.Type(), r)
+		}
+	}()
+	if _, err := s.ledger.Apply(ledger.NewOverlay(st), blk, signers, op); err != nil {
+		if _, typed := receipt.AsError(err); typed {
+			return &ruleCheck{err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+// SubmitRaw submits signed tx bytes and, unless async, waits for the
+// commit. A tx still not committed after the commit timeout is reported
+// pending, not failed: it may yet commit.
+func (s *Service) SubmitRaw(ctx context.Context, raw []byte, async bool, slot *idemSlot) (*Outcome, error) {
+	tx, err := chainengine.DecodeTx(raw)
+	if err != nil {
+		code, _ := chainengine.TxErrorCode(err)
+		if code == 0 {
+			code = chainengine.CodeTxMalformed
+		}
+		return nil, chainengine.OutcomeErr(chainengine.TxOutcome{Index: -1, Code: code, Codespace: chainengine.CodespaceTx, Log: err.Error()}, 0)
+	}
+	op, _ := s.ledger.Registry.Decode(tx.Body.OpType, tx.Body.Op)
+	if async {
+		out, err := s.node.SubmitAsync(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		if !out.OK() {
+			return nil, chainengine.OutcomeErr(out, 0)
+		}
+		s.pending.add(tx.Hash)
+		return &Outcome{Status: StatusPending, TxHash: tx.Hash, Op: op}, nil
+	}
+	t0 := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, s.commitTimeout)
+	defer cancel()
+	out, h, err := s.node.Submit(cctx, raw)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			s.pending.add(tx.Hash)
+			if slot != nil {
+				slot.noStore = true // a retry must learn the final outcome
+			}
+			return &Outcome{Status: StatusPending, TxHash: tx.Hash, Op: op}, nil
+		}
+		return nil, err
+	}
+	if !out.OK() {
+		return nil, chainengine.OutcomeErr(out, h)
+	}
+	s.metrics.txLatency.Observe(time.Since(t0).Seconds())
+	return &Outcome{Status: StatusCommitted, TxHash: tx.Hash, Height: h, Op: op, Events: s.txEvents(h, tx.Hash)}, nil
+}
+
+// txEvents returns what the tx with hash emitted in block h.
+func (s *Service) txEvents(h int64, hash [32]byte) []receipt.Event {
+	rec, ok, err := s.blocks.get(h)
+	if err != nil || !ok {
+		return nil
+	}
+	for _, t := range rec.Txs {
+		if t.Hash == hash {
+			return t.Events
+		}
+	}
+	return nil
+}
+
+// requiredCosigners works out who besides actor must sign op, from the
+// committed state. It guesses nothing the rules would then refuse: an op
+// that needs no one else gets no one.
+func requiredCosigners(st receipt.Store, actor string, op receipt.Op) []string {
+	get := func(key string, v any) bool {
+		b, ok := st.Get(key)
+		return ok && receipt.DecodeRecord(b, v) == nil
+	}
+	pledgeBank := func(receiptID string) []string {
+		var r receipt.Receipt
+		if !get(receipt.ReceiptKey(receiptID), &r) || r.Pledge == "" || r.State != receipt.StatePledged {
+			return nil
+		}
+		var p receipt.Pledge
+		if !get(receipt.PledgeKey(r.Pledge), &p) {
+			return nil
+		}
+		return []string{p.Bank}
+	}
+	switch o := op.(type) {
+	case *warehouse.RegisterStock:
+		var w warehouse.Warehouse
+		if get(warehouse.WarehouseKey(o.Warehouse), &w) {
+			return []string{w.CollateralManager}
+		}
+	case *receipt.InitiateTransfer:
+		return pledgeBank(o.Receipt)
+	case *trading.CreateOffer:
+		return pledgeBank(o.Receipt)
+	case *warehouse.RequestDelivery:
+		return pledgeBank(o.Receipt)
+	case *receipt.Amend:
+		var r receipt.Receipt
+		if get(receipt.ReceiptKey(o.Receipt), &r) {
+			return []string{r.Holder}
+		}
+	case *financing.OpenLoan:
+		return []string{o.Borrower}
+	case *financing.AddCollateral:
+		var l financing.Loan
+		if get(financing.LoanKey(o.Loan), &l) {
+			return []string{l.Borrower}
+		}
+	case *trading.CancelTrade:
+		var t trading.Trade
+		if get(trading.TradeKey(o.Trade), &t) && t.Status == trading.TradeFunded {
+			switch actor {
+			case t.Seller:
+				return []string{t.Buyer}
+			case t.Buyer:
+				return []string{t.Seller}
+			}
+		}
+	case *iot.Recount:
+		// A re-count is the collateral manager's, and a regulator's.
+		if r, ok := st.(ledger.Ranger); ok {
+			var found string
+			r.Range("p/", func(_ string, v []byte) {
+				var p receipt.Participant
+				if found == "" && receipt.DecodeRecord(v, &p) == nil && p.Status == receipt.ParticipantActive && p.Roles.Has(receipt.RoleRegulator) {
+					found = p.ID
+				}
+			})
+			if found != "" {
+				return []string{found}
+			}
+		}
+	case *receipt.RegisterParticipant, *receipt.SuspendParticipant, *receipt.ReinstateParticipant,
+		*warehouse.RegisterWarehouse, *warehouse.RegisterDevice, *warehouse.SuspendDevice:
+		return adminQuorum(get, actor)
+	}
+	return nil
+}
+
+// adminQuorum names the other admins an admin op needs: the first active
+// ones in order until the threshold is met.
+func adminQuorum(get func(string, any) bool, actor string) []string {
+	var c receipt.Consortium
+	if !get(receipt.KeyConsortium, &c) || !contains(c.Admins, actor) {
+		return nil
+	}
+	var out []string
+	for _, a := range c.Admins {
+		if uint32(len(out)+1) >= c.Threshold {
+			break
+		}
+		var p receipt.Participant
+		if a != actor && get(receipt.ParticipantKey(a), &p) && p.Status == receipt.ParticipantActive {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingSet remembers txs submitted without waiting, so GET /v1/txs/{hash}
+// can say "pending" rather than "unknown". Bounded: the oldest are
+// forgotten first.
+type pendingSet struct {
+	mu struct {
+		sync.Mutex
+		at    map[[32]byte]time.Time
+		order [][32]byte
+	}
+}
+
+const maxPending = 100_000
+
+func newPendingSet() *pendingSet {
+	p := &pendingSet{}
+	p.mu.at = map[[32]byte]time.Time{}
+	return p
+}
+
+func (p *pendingSet) add(h [32]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.mu.at[h]; ok {
+		return
+	}
+	p.mu.at[h] = time.Now()
+	p.mu.order = append(p.mu.order, h)
+	for len(p.mu.order) > maxPending {
+		delete(p.mu.at, p.mu.order[0])
+		p.mu.order = p.mu.order[1:]
+	}
+}
+
+func (p *pendingSet) has(h [32]byte) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.mu.at[h]
+	return t, ok
+}
+
+// sortedCopy returns xs sorted.
+func sortedCopy(xs []string) []string {
+	out := append([]string(nil), xs...)
+	sort.Strings(out)
+	return out
+}

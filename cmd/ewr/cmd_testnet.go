@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ewrchain/ewr/chainengine"
+)
+
+func init() {
+	register(&command{name: "testnet", summary: "generate the homes of an N-validator network on this host", run: runTestnet})
+}
+
+func runTestnet(_ context.Context, args []string) error {
+	fs := newFlags("testnet")
+	n := fs.Int("validators", 4, "number of validators")
+	out := fs.String("out", "", "directory to create node0..nodeN-1 in (required)")
+	chainID := fs.String("chain-id", "ewr-testnet", "chain id")
+	basePort := fs.Int("base-port", 26656, "node i listens for p2p on base+2i and RPC on base+2i+1; 0 picks free ports")
+	appName := fs.String("app", defaultApp, appFlagUsage()+" (for the genesis app_state)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out is required")
+	}
+	if *n < 1 || *n > chainengine.MaxValidators {
+		return usagef("--validators must be 1..%d", chainengine.MaxValidators)
+	}
+	spec, err := lookupApp(*appName)
+	if err != nil {
+		return err
+	}
+	appState, err := spec.genesis(*chainID)
+	if err != nil {
+		return err
+	}
+	homes, err := chainengine.GenerateTestnet(*n, *out, *chainID, appState, *basePort)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("generated %d validators of chain %s; start each with:\n", len(homes), *chainID)
+	for _, h := range homes {
+		fmt.Printf("  ewr node --app %s --home %s\n", *appName, h)
+	}
+	fmt.Println("For validators on several hosts, edit p2p.laddr, p2p.external_address and p2p.persistent_peers in each config/config.toml.")
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+)
+
+func init() {
+	register(&command{name: "verify", summary: "check a proof bundle offline against the consortium's genesis validators", run: runVerify})
+}
+
+// defaultGenesis is the genesis `ewr run` keeps in .ewr.
+func defaultGenesis() string {
+	return filepath.Join(defaultDataDir, "localnet", "node0", "config", "genesis.json")
+}
+
+// verifyReport is `ewr verify --json`'s answer.
+type verifyReport struct {
+	OK          bool            `json:"ok"`
+	Error       string          `json:"error,omitempty"`
+	ChainID     string          `json:"chain_id,omitempty"`
+	Key         string          `json:"key,omitempty"`
+	Kind        string          `json:"kind,omitempty"`
+	Present     bool            `json:"present"`
+	StateHeight int64           `json:"state_height,omitempty"`
+	HeaderTime  string          `json:"header_time,omitempty"`
+	AppHash     string          `json:"app_hash,omitempty"`
+	SignedPower int64           `json:"signed_power,omitempty"`
+	TotalPower  int64           `json:"total_power,omitempty"`
+	Record      json.RawMessage `json:"record,omitempty"`
+}
+
+func runVerify(_ context.Context, args []string) error {
+	fs := newFlags("verify")
+	genesis := fs.String("genesis", defaultGenesis(), "CometBFT genesis file whose validators you trust")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: ewr verify FILE [--genesis FILE]")
+	}
+	rep, err := verifyFile(pos[0], *genesis)
+	if *asJSON {
+		if err != nil {
+			rep.OK, rep.Error = false, err.Error()
+		}
+		b, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(b))
+	}
+	if err != nil {
+		return fmt.Errorf("NOT VERIFIED: %w", err)
+	}
+	if !*asJSON {
+		printVerified(rep)
+	}
+	return nil
+}
+
+func verifyFile(path, genesis string) (*verifyReport, error) {
+	rep := &verifyReport{}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return rep, err
+	}
+	var b chainengine.ProofBundle
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return rep, fmt.Errorf("%s is not a proof bundle: %w", path, err)
+	}
+	trusted, chainID, err := chainengine.TrustedValidators(genesis)
+	if err != nil {
+		return rep, fmt.Errorf("trusted validators: %w", err)
+	}
+	if b.ChainID != chainID {
+		return rep, fmt.Errorf("bundle is for chain %q, the genesis is chain %q", b.ChainID, chainID)
+	}
+	dec, err := b.Verify(trusted)
+	if err != nil {
+		return rep, err
+	}
+	rep.OK, rep.ChainID, rep.Key, rep.Present = true, dec.ChainID, dec.Key, dec.Value != nil
+	rep.Kind, _ = ledger.RecordKind(dec.Key)
+	rep.StateHeight, rep.SignedPower, rep.TotalPower = dec.StateHeight, dec.Signed, dec.Total
+	rep.HeaderTime = dec.Header.Time.UTC().Format(time.RFC3339)
+	rep.AppHash = fmt.Sprintf("%X", dec.Header.AppHash)
+	if dec.Value != nil {
+		rep.Record = b.Record
+	}
+	return rep, nil
+}
+
+func printVerified(rep *verifyReport) {
+	what := "absent"
+	if rep.Present {
+		what = "present"
+	}
+	fmt.Fprintf(stdout, "✓ VERIFIED: %s %s is %s in the state of chain %s after block %d\n", rep.Kind, rep.Key, what, rep.ChainID, rep.StateHeight)
+	fmt.Fprintf(stdout, "  signed by %d of %d voting power (more than 2/3) on the header of block %d, %s, app hash %s\n",
+		rep.SignedPower, rep.TotalPower, rep.StateHeight+1, rep.HeaderTime, rep.AppHash)
+	if rep.Kind == "receipt" && rep.Present {
+		var r receipt.Receipt
+		if json.Unmarshal(rep.Record, &r) == nil {
+			fmt.Fprintf(stdout, "  receipt %s: %s, held by %s, %d %s of %s (%s), lot %s at %s/%s, version %d\n",
+				r.ID, r.State, r.Holder, r.Quantity, r.Unit, r.Commodity, r.Grade, r.Lot, r.Warehouse, r.Place, r.Version)
+			if r.Pledge != "" {
+				fmt.Fprintf(stdout, "  pledge %s\n", r.Pledge)
+			}
+			return
+		}
+	}
+	if rep.Present {
+		fmt.Fprintf(stdout, "  record %s\n", rep.Record)
+	}
+}
