@@ -67,6 +67,8 @@ type ReceiptApp struct {
 	// pending is the block FinalizeBlock staged; only the consensus
 	// connection touches it, and CometBFT serializes those calls.
 	pending *pendingBlock
+	// hot carries reads from block to block (consensus connection only).
+	hot hotReads
 
 	notify struct {
 		sync.Mutex
@@ -97,6 +99,8 @@ type pendingBlock struct {
 	appHash  []byte
 	outcomes []TxOutcome
 	record   *ledger.BlockRecord
+	reads    map[string]*[]byte // the block's read memo, for hot
+	changes  []merkle.Change
 }
 
 // TxResult is what the app keeps for a tx whose signers signed it: its
@@ -452,7 +456,7 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	a.pending = p
 	blk := receipt.Block{Height: req.Height, Time: req.Time.Unix(), ChainID: chainID}
 	p.record = &ledger.BlockRecord{Height: req.Height, Time: blk.Time, Txs: make([]ledger.TxRecord, 0, len(req.Txs))}
-	state := newBlockState(tree)
+	state := newBlockState(tree, a.hot.forTree(tree))
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	inBlock := make(map[[32]byte]struct{}, len(req.Txs))
 	for i, bt := range a.blockTxs(req.Hash, req.Txs, true) {
@@ -480,7 +484,9 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	}
 	p.tree = tree
 	p.appHash = appHash
+	p.reads = state.reads
 	if changes := state.changes(); len(changes) > 0 {
+		p.changes = changes
 		p.tree = tree.ApplyWorkers(changes, a.applyWorkers)
 		root := p.tree.Root()
 		p.appHash = root[:]
@@ -588,6 +594,7 @@ func (a *ReceiptApp) Commit(context.Context, *abci.CommitRequest) (*abci.CommitR
 	}
 	a.replay.add(p.guard)
 	a.replay.prune(p.height + 1)
+	a.hot.advance(p.tree, p.reads, p.changes)
 	a.committed.set(p.height, p.appHash, p.tree)
 	if fn := a.hook.Load(); fn != nil {
 		(*fn)(CommittedBlock{Height: p.height, Time: p.time, Txs: p.outcomes})

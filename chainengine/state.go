@@ -116,8 +116,54 @@ type blockState struct {
 	reads map[string]*[]byte // nil value: absent
 }
 
-func newBlockState(base *merkle.Tree) *blockState {
-	return &blockState{base: base, writes: map[string]*[]byte{}, reads: map[string]*[]byte{}}
+// newBlockState starts a block over base. reads, if not nil, must hold
+// base's values (hotReads.forTree); the block adds what it reads to it.
+func newBlockState(base *merkle.Tree, reads map[string]*[]byte) *blockState {
+	if reads == nil {
+		reads = map[string]*[]byte{}
+	}
+	return &blockState{base: base, writes: map[string]*[]byte{}, reads: reads}
+}
+
+// hotReadsMax bounds the records hotReads carries between blocks (a few
+// tens of MB at most); past it, the next block starts from an empty memo.
+const hotReadsMax = 1 << 18
+
+// hotReads carries a block's read memo over to the next block: consecutive
+// blocks read mostly the same records (signers, banks, lots, the receipts
+// a trade is working on), and a tree read walks ~20 nodes that are rarely in
+// cache. The memo is valid for exactly one tree; Commit moves it to the new
+// tree by applying the block's changes to it. Only the consensus connection
+// (FinalizeBlock, Commit) touches it.
+type hotReads struct {
+	tree  *merkle.Tree
+	reads map[string]*[]byte
+}
+
+// forTree returns the memo if it holds tree's values, else nil.
+func (h *hotReads) forTree(tree *merkle.Tree) map[string]*[]byte {
+	if h.tree != tree || tree == nil {
+		return nil
+	}
+	return h.reads
+}
+
+// advance makes reads, which held the values of the tree a block started
+// from, hold those of tree, which the block's changes made.
+func (h *hotReads) advance(tree *merkle.Tree, reads map[string]*[]byte, changes []merkle.Change) {
+	if reads == nil || len(reads)+len(changes) > hotReadsMax {
+		h.tree, h.reads = nil, nil
+		return
+	}
+	for _, c := range changes {
+		if c.Delete {
+			reads[string(c.Key)] = nil
+		} else {
+			v := c.Value
+			reads[string(c.Key)] = &v
+		}
+	}
+	h.tree, h.reads = tree, reads
 }
 
 func (b *blockState) Get(key string) ([]byte, bool) {
