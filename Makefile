@@ -33,9 +33,18 @@ deps:
 vet:
 	$(GO) vet ./...
 
-## bench: the benchmark commands; each prints one JSON object
+## bench: every benchmark command; each prints one JSON object on stdout
 bench: build
 	$(BIN) bench chain --validators 4 --duration 30s
+	$(BIN) bench chain --validators 4 --duration 30s --app baseline
+	$(BIN) bench chain --validators 4 --duration 30s --rate 1000
+	$(BIN) bench iot --duration 30s
+	$(BIN) bench query
+	$(BIN) bench api --duration 30s
+
+## soak: long runs kept out of make test: the property test at 2M random steps
+soak:
+	$(GO) test -count=1 -timeout 3h ./ledger -run 'Property' -rapid.checks=2000 -rapid.steps=1000
 
 clean:
 	rm -rf bin

@@ -69,6 +69,9 @@ type ReceiptApp struct {
 	pending *pendingBlock
 	// hot carries reads from block to block (consensus connection only).
 	hot hotReads
+	// batchBytesPerTx is the last block's batch size per tx, to size the
+	// next block's batch at once instead of growing it by copies.
+	batchBytesPerTx int
 
 	notify struct {
 		sync.Mutex
@@ -175,7 +178,7 @@ func (a *ReceiptApp) load() error {
 	if err := a.replay.load(a.db, int64(h)+1); err != nil {
 		return err
 	}
-	a.committed.set(int64(h), hash, tree)
+	a.committed.set(int64(h), hash, tree, true)
 	a.logger.Info("Loaded state", "height", h, "records", tree.Len(), "app_hash", fmt.Sprintf("%X", hash), "took", time.Since(start))
 	return nil
 }
@@ -258,7 +261,7 @@ func (a *ReceiptApp) InitChain(_ context.Context, req *abci.InitChainRequest) (*
 	a.committed.mu.Lock()
 	a.committed.mu.chainID = req.ChainId
 	a.committed.mu.Unlock()
-	a.committed.set(req.InitialHeight-1, root[:], tree)
+	a.committed.set(req.InitialHeight-1, root[:], tree, true)
 	a.logger.Info("Genesis state", "participants", len(g.Participants), "records", tree.Len(), "app_hash", fmt.Sprintf("%X", root))
 	return &abci.InitChainResponse{AppHash: root[:]}, nil
 }
@@ -274,7 +277,7 @@ func (a *ReceiptApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci
 	if err != nil {
 		return checkTxErr(err), nil
 	}
-	chainID, height, _, tree := a.committed.view()
+	chainID, height, tree, epoch := a.committed.checkView()
 	if err := tx.CheckHeight(chainID, height+1); err != nil {
 		return checkTxErr(err), nil
 	}
@@ -286,7 +289,7 @@ func (a *ReceiptApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci
 			return checkTxErr(err), nil
 		}
 	}
-	if err := a.checkSignerKeys(treeStore{tree}, tx); err != nil {
+	if err := a.checkSignerKeys(treeStore{tree}, tx, epoch); err != nil {
 		return checkTxResult(err), nil
 	}
 	if req.Type != abci.CHECK_TX_TYPE_RECHECK {
@@ -303,21 +306,30 @@ func (a *ReceiptApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci
 }
 
 // checkSignerKeys checks each signer is a registered, active participant
-// whose registered key made its signature.
-func (a *ReceiptApp) checkSignerKeys(st receipt.Store, tx *Tx) error {
+// whose registered key made its signature. epoch, if not 0, is the signer
+// epoch of the committed tree st reads (CheckTx): a key and status cached
+// at that epoch are still right without reading the tree. A block's state
+// (epoch 0) may have changed a participant in an earlier tx, so it is
+// always read; the cache then only saves decoding it.
+func (a *ReceiptApp) checkSignerKeys(st receipt.Store, tx *Tx, epoch uint64) error {
 	for i, id := range tx.Body.Signers {
-		raw, ok := st.Get(receipt.ParticipantKey(id))
-		if !ok {
-			return receipt.Errorf(receipt.ErrUnknownSigner, "%q", id)
-		}
-		key, active, hit := a.signers.lookup(id, raw)
+		key, active, hit := a.signers.lookupEpoch(id, epoch)
 		if !hit {
-			var p receipt.Participant
-			if err := receipt.DecodeRecord(raw, &p); err != nil {
-				panic(fmt.Sprintf("chainengine: corrupt participant %q: %v", id, err))
+			raw, ok := st.Get(receipt.ParticipantKey(id))
+			if !ok {
+				return receipt.Errorf(receipt.ErrUnknownSigner, "%q", id)
 			}
-			key, active = p.PubKey, p.Status == receipt.ParticipantActive
-			a.signers.store(id, raw, key, active)
+			key, active, hit = a.signers.lookup(id, raw)
+			if !hit {
+				var p receipt.Participant
+				if err := receipt.DecodeRecord(raw, &p); err != nil {
+					panic(fmt.Sprintf("chainengine: corrupt participant %q: %v", id, err))
+				}
+				key, active = p.PubKey, p.Status == receipt.ParticipantActive
+			}
+			if !hit || epoch != 0 {
+				a.signers.store(id, raw, key, active, epoch)
+			}
 		}
 		if !active {
 			return receipt.Errorf(receipt.ErrSuspended, "%q", id)
@@ -327,6 +339,18 @@ func (a *ReceiptApp) checkSignerKeys(st receipt.Store, tx *Tx) error {
 		}
 	}
 	return nil
+}
+
+// changesParticipants reports whether a block's changes touch a
+// participant record.
+func changesParticipants(changes []merkle.Change) bool {
+	prefix := receipt.ParticipantKey("")
+	for _, c := range changes {
+		if strings.HasPrefix(string(c.Key), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // blockTx is one tx of a proposal or block, decoded and checked.
@@ -452,7 +476,7 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	if a.pending != nil { // finalized but never committed (a round change): drop it
 		_ = a.pending.batch.Close()
 	}
-	p := &pendingBlock{height: req.Height, time: req.Time, batch: a.db.NewBatch(), outcomes: make([]TxOutcome, len(req.Txs))}
+	p := &pendingBlock{height: req.Height, time: req.Time, batch: a.db.NewBatchWithSize(a.batchSizeHint(len(req.Txs))), outcomes: make([]TxOutcome, len(req.Txs))}
 	a.pending = p
 	blk := receipt.Block{Height: req.Height, Time: req.Time.Unix(), ChainID: chainID}
 	p.record = &ledger.BlockRecord{Height: req.Height, Time: blk.Time, Txs: make([]ledger.TxRecord, 0, len(req.Txs))}
@@ -520,6 +544,12 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash}, nil
 }
 
+// batchSizeHint is the batch size to start a block of n txs with.
+func (a *ReceiptApp) batchSizeHint(n int) int {
+	const most = 64 << 20
+	return min(n*a.batchBytesPerTx+4096, most)
+}
+
 // execTx runs one tx of a block. signed reports whether the tx's signers
 // really authorised it (good signatures by their registered keys, inside
 // its window, not a replay): only such txs are recorded. fatal is a
@@ -543,7 +573,7 @@ func (a *ReceiptApp) execTx(state *blockState, bt blockTx, blk receipt.Block, in
 	if a.replay.committed(tx.Hash) {
 		return fail(ErrTxReplay)
 	}
-	if err := a.checkSignerKeys(state, tx); err != nil {
+	if err := a.checkSignerKeys(state, tx, 0); err != nil {
 		return fail(err)
 	}
 	signed = true
@@ -587,6 +617,9 @@ func (a *ReceiptApp) Commit(context.Context, *abci.CommitRequest) (*abci.CommitR
 		return nil, errors.New("chainengine: commit without finalize")
 	}
 	a.pending = nil
+	if n := len(p.outcomes); n > 0 {
+		a.batchBytesPerTx = p.batch.Len() / n
+	}
 	err := p.batch.Commit(pebble.Sync)
 	_ = p.batch.Close()
 	if err != nil {
@@ -595,7 +628,7 @@ func (a *ReceiptApp) Commit(context.Context, *abci.CommitRequest) (*abci.CommitR
 	a.replay.add(p.guard)
 	a.replay.prune(p.height + 1)
 	a.hot.advance(p.tree, p.reads, p.changes)
-	a.committed.set(p.height, p.appHash, p.tree)
+	a.committed.set(p.height, p.appHash, p.tree, changesParticipants(p.changes))
 	if fn := a.hook.Load(); fn != nil {
 		(*fn)(CommittedBlock{Height: p.height, Time: p.time, Txs: p.outcomes})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -223,4 +224,51 @@ func TestReplayGuardForgetsOnlyExpiredTxs(t *testing.T) {
 	assert.False(t, g.committed(a), "a expired: CheckHeight refuses it from 11 on")
 	assert.True(t, g.committed(b))
 	assert.Equal(t, 1, g.size())
+}
+
+// TestSignerStatusFollowsEveryBlock: CheckTx answers from a cache of
+// signers' keys and status while no block changes a participant; a
+// suspension or reinstatement must reach the very next CheckTx, and a tx
+// later in the same block must see it too.
+func TestSignerStatusFollowsEveryBlock(t *testing.T) {
+	h := newAppHarness(t)
+	ctx := context.Background()
+	admins := []string{ledger.Admin1, ledger.Admin2, ledger.Admin3}
+	bay := 0
+	byOperator := func() []byte {
+		bay++
+		return h.tx([]string{ledger.Operator}, &warehouse.AddBay{Warehouse: ledger.Warehouse1, Bay: fmt.Sprintf("BAY-S%d", bay)})
+	}
+	check := func(raw []byte) uint32 {
+		res, err := h.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: raw})
+		require.NoError(t, err)
+		return res.Code
+	}
+	suspend := func() []byte {
+		return h.tx(admins, &receipt.SuspendParticipant{ID: ledger.Operator, Reason: "licence withdrawn"})
+	}
+	reinstate := func() []byte {
+		return h.tx(admins, &receipt.ReinstateParticipant{ID: ledger.Operator, Reason: "licence renewed"})
+	}
+
+	for range 3 { // warm the cache at this epoch
+		require.Zero(t, check(byOperator()))
+	}
+	require.Zero(t, h.block(suspend()).TxResults[0].Code)
+	assert.Equal(t, receipt.ErrSuspended.Code, check(byOperator()), "CheckTx after the suspension's block")
+
+	res := h.block(reinstate(), byOperator())
+	assert.Zero(t, res.TxResults[0].Code, res.TxResults[0].Log)
+	assert.Zero(t, res.TxResults[1].Code, "a tx after the reinstatement in the same block: %s", res.TxResults[1].Log)
+	assert.Zero(t, check(byOperator()), "CheckTx after the reinstatement's block")
+
+	res = h.block(byOperator(), suspend(), byOperator())
+	assert.Zero(t, res.TxResults[0].Code, res.TxResults[0].Log)
+	assert.Zero(t, res.TxResults[1].Code, res.TxResults[1].Log)
+	assert.Equal(t, receipt.ErrSuspended.Code, res.TxResults[2].Code, "a tx after the suspension in the same block")
+	assert.Equal(t, receipt.ErrSuspended.Code, check(byOperator()))
+
+	// A block that changes no participant keeps the cache: still refused.
+	h.block()
+	assert.Equal(t, receipt.ErrSuspended.Code, check(byOperator()))
 }

@@ -73,6 +73,7 @@ type signerCache struct {
 type signerEntry struct {
 	raw    *byte
 	n      int
+	epoch  uint64 // the committed signer epoch it was read at; 0: a block's state
 	key    receipt.PubKey
 	active bool
 }
@@ -87,11 +88,26 @@ func (c *signerCache) lookup(id string, raw []byte) (receipt.PubKey, bool, bool)
 	return e.key, e.active, true
 }
 
-func (c *signerCache) store(id string, raw []byte, key receipt.PubKey, active bool) {
+// lookupEpoch hits if the entry was read from a committed tree of this
+// signer epoch (never for epoch 0).
+func (c *signerCache) lookupEpoch(id string, epoch uint64) (receipt.PubKey, bool, bool) {
+	if epoch == 0 {
+		return receipt.PubKey{}, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || e.epoch != epoch {
+		return receipt.PubKey{}, false, false
+	}
+	return e.key, e.active, true
+}
+
+func (c *signerCache) store(id string, raw []byte, key receipt.PubKey, active bool, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = map[string]signerEntry{}
 	}
-	c.m[id] = signerEntry{raw: unsafe.SliceData(raw), n: len(raw), key: key, active: active}
+	c.m[id] = signerEntry{raw: unsafe.SliceData(raw), n: len(raw), epoch: epoch, key: key, active: active}
 }

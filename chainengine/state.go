@@ -51,6 +51,10 @@ type committedState struct {
 		tree      *merkle.Tree
 		snapshots map[int64]*merkle.Tree // height → tree after that block
 		order     []int64                // snapshot heights, oldest first
+		// signerEpoch changes whenever a commit changes a participant
+		// record (or the tree is replaced wholesale): two trees with the
+		// same epoch hold the same participants. It starts at 1.
+		signerEpoch uint64
 	}
 }
 
@@ -60,9 +64,21 @@ func (s *committedState) view() (chainID string, height int64, appHash []byte, t
 	return s.mu.chainID, s.mu.height, s.mu.appHash, s.mu.tree
 }
 
-func (s *committedState) set(height int64, appHash []byte, tree *merkle.Tree) {
+// checkView is what CheckTx reads: the committed tree and its signer epoch.
+func (s *committedState) checkView() (chainID string, height int64, tree *merkle.Tree, signerEpoch uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.mu.chainID, s.mu.height, s.mu.tree, s.mu.signerEpoch
+}
+
+// set publishes the tree after block height. signersChanged says the block
+// changed a participant record (always true when a tree is loaded).
+func (s *committedState) set(height int64, appHash []byte, tree *merkle.Tree, signersChanged bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if signersChanged || s.mu.signerEpoch == 0 {
+		s.mu.signerEpoch++
+	}
 	s.mu.height, s.mu.appHash, s.mu.tree = height, appHash, tree
 	if s.mu.snapshots == nil {
 		s.mu.snapshots = map[int64]*merkle.Tree{}
