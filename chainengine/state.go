@@ -36,8 +36,12 @@ func blockKey(height int64) []byte {
 
 // snapshotsKept is how many committed versions of the tree stay in memory
 // for proofs: a bank's proof is checked against the newest signed header,
-// whose app hash is the state one block behind the newest commit.
-const snapshotsKept = 128
+// whose app hash is the state one or two blocks behind the newest commit.
+// Each version keeps alive the nodes its block copied, and the collector
+// marks them all: under the chain benchmark's load, 128 versions held the
+// 4-node process at 3.9 GB RSS against 2.5 GB for 16, with a longer tail
+// (p99 0.9-1.7 s against 0.8 s).
+const snapshotsKept = 16
 
 // committedState is the app's committed view: the tree after the last
 // Commit and a few earlier versions. Trees are immutable, so readers hold a
