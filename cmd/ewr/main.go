@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -42,7 +43,24 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// defaultGCPercent is the GOGC ewr runs with unless GOGC is set. A node's
+// live heap is mostly the state tree and its recent versions; at Go's
+// default of 100 the collector re-marks it so often that GC took ~10% of
+// the CPU of the 4-validator chain benchmark. At 200 that benchmark
+// committed 6% more (medians of 3 interleaved runs: 4916 vs 4634 tx/s) for
+// 1.4x the memory (3.5 vs 2.5 GB RSS for four nodes).
+const defaultGCPercent = 200
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+}
 
 func run(args []string, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
