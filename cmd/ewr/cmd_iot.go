@@ -21,7 +21,7 @@ func init() {
 
 func runIoT(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "audit" {
-		fmt.Fprintln(os.Stderr, "usage: ewr iot audit --warehouse <id> [--anchor <first seq>] [--last n] [--nats url] [--rpc url] [--stream name]")
+		fmt.Fprintln(os.Stderr, "usage: ewr iot audit --warehouse <id> [--anchor <first seq>] [--last n] [--nats-url url] [--rpc url] [--stream name]")
 		return usagef("which iot command?")
 	}
 	return runIoTAudit(ctx, args[1:])
@@ -31,7 +31,8 @@ func runIoT(ctx context.Context, args []string) error {
 // chain: it prints one JSON object and fails if any anchor does not match.
 func runIoTAudit(ctx context.Context, args []string) error {
 	fs := newFlags("iot audit")
-	natsURL := fs.String("nats", fmt.Sprintf("nats://%s:%d", bus.DefaultHost, bus.DefaultPort), "NATS server holding the readings stream")
+	natsURL := fs.String("nats-url", fmt.Sprintf("nats://%s:%d", bus.DefaultHost, bus.DefaultPort), "NATS server holding the readings stream (ewr run prints its embedded one's)")
+	fs.StringVar(natsURL, "nats", *natsURL, "same as --nats-url")
 	rpc := fs.String("rpc", "http://127.0.0.1:26657", "CometBFT RPC of a node, to read the anchors")
 	wh := fs.String("warehouse", "", "warehouse whose anchors to audit (required)")
 	stream := fs.String("stream", bus.ReadingsStream, "readings stream")

@@ -25,6 +25,7 @@ import (
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
 	_ "github.com/lib/pq" // the read model's driver
+	"github.com/nats-io/nats.go"
 )
 
 func init() {
@@ -54,6 +55,7 @@ func runSystem(ctx context.Context, args []string) error {
 	noDemo := fs.Bool("no-demo", false, "do not run the scripted demo once the system is up")
 	noIoT := fs.Bool("no-iot", false, "run without the simulated devices and the IoT supervision")
 	logLevel := fs.String("log-level", chainengine.DefaultLogLevel, logLevelUsage+" (to <data>/logs/chain.log)")
+	natsURL := fs.String("nats-url", envOr("EWR_NATS_URL", ""), "an external NATS server with JetStream (default: an embedded one, data in <data>/nats)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -153,13 +155,19 @@ func runSystem(ctx context.Context, args []string) error {
 	}
 	client := &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { k, ok := keys[id]; return k, ok }}
 
-	// NATS.
-	ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(data, "nats"), Port: bus.RandomPort, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("embedded NATS: %w", err)
+	// NATS: embedded unless an external server is named.
+	connectNATS := func(ctx context.Context) (*nats.Conn, error) { return bus.Connect(ctx, *natsURL) }
+	if *natsURL == "" {
+		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(data, "nats"), Port: bus.RandomPort, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("embedded NATS: %w", err)
+		}
+		stops = append(stops, func() error { say("stopping NATS"); ns.Shutdown(); return nil })
+		say("embedded NATS (JetStream, fsync on every write) at %s", ns.ClientURL())
+		connectNATS = func(ctx context.Context) (*nats.Conn, error) { return ns.Connect(ctx) }
+	} else {
+		say("external NATS at %s", *natsURL)
 	}
-	stops = append(stops, func() error { say("stopping NATS"); ns.Shutdown(); return nil })
-	say("embedded NATS (JetStream, fsync on every write) at %s", ns.ClientURL())
 
 	// PostgreSQL and the read model.
 	pgDir := filepath.Join(data, "pg")
@@ -197,9 +205,9 @@ func runSystem(ctx context.Context, args []string) error {
 	// The simulated warehouse and its supervision.
 	var sim *iotsim.System
 	if !*noIoT {
-		nc, err := ns.Connect(ctx)
+		nc, err := connectNATS(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("NATS: %w", err)
 		}
 		stops = append(stops, func() error { nc.Close(); return nil })
 		js, err := bus.JetStream(nc)
