@@ -117,7 +117,7 @@ func TestCLIAgainstARunningSystem(t *testing.T) {
 
 	// A proof, verified offline; a tampered one refused.
 	proofFile := filepath.Join(dir, "r.proof.json")
-	code, out, errs = cli(t, cmd(ledger.TraderB, "receipt", "proof", "CLI-R1", "--json")...)
+	code, out, errs = cli(t, cmd(ledger.TraderB, "receipt", "proof", "CLI-R1")...) // JSON without --json: it is a document
 	require.Equal(t, 0, code, errs)
 	require.NoError(t, os.WriteFile(proofFile, []byte(out), 0o600))
 	v := jsonOf(t, 0, "verify", proofFile, "--genesis", sys.Genesis)

@@ -234,7 +234,9 @@ func runRoute(ctx context.Context, r api.RouteInfo, args []string) error {
 	if _, err := c.Do(ctx, r.Method, path, in, &raw, opts...); err != nil {
 		return apiErr(err, *cf.json)
 	}
-	if *cf.json {
+	// A proof bundle is a document to keep and hand to `ewr verify`, not
+	// something to read: it is always printed as the API's JSON.
+	if *cf.json || strings.HasSuffix(r.Path, "/proof") {
 		printJSON(raw)
 	} else {
 		printHuman(raw)
