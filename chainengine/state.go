@@ -145,8 +145,8 @@ func newBlockState(base *merkle.Tree, reads map[string]*[]byte) *blockState {
 	return &blockState{base: base, writes: map[string]*[]byte{}, reads: reads}
 }
 
-// hotReadsMax bounds the records hotReads carries between blocks (a few
-// tens of MB at most); past it, the next block starts from an empty memo.
+// hotReadsMax bounds the records hotReads carries between blocks (up to
+// ~100 MB per node); past it, the next block starts from an empty memo.
 const hotReadsMax = 1 << 18
 
 // hotReads carries a block's read memo over to the next block: consecutive
