@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,4 +120,36 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	waitFor(t, time.Minute, "the stream", func() bool { return len(stream.got()) >= 2*n })
 	require.NotEmpty(t, stream.got())
+}
+
+// TestShutdownIsNotHeldBySilentConnections: a client that connects and
+// sends nothing (Go's transport keeps such spare connections) must not hold
+// a graceful shutdown until the read timeout, and neither must a client
+// reading an event stream.
+func TestShutdownIsNotHeldBySilentConnections(t *testing.T) {
+	sys := apitest.Start(t, apitest.Options{Validators: 1})
+	host := strings.TrimPrefix(sys.URL, "http://")
+	var silent []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", host)
+		require.NoError(t, err)
+		silent = append(silent, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range silent {
+			_ = c.Close()
+		}
+	})
+	openStream(t, sys, pREG, "", "")
+	var r map[string]any
+	require.NoError(t, sys.Client(pA).Get(context.Background(), "/v1/participants/"+pA, &r))
+
+	start := time.Now()
+	sys.StopServer() // fails the test if Shutdown returns an error (its deadline is 10 s)
+	assert.Less(t, time.Since(start), 3*time.Second, "shutdown waited for connections that never sent a request")
+	for _, c := range silent {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		assert.Error(t, err, "the server should have closed a silent connection")
+	}
 }

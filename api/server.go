@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,11 @@ type Server struct {
 	streams  atomic.Int64
 	shapes   []routeShape
 	cache    *respCache
+
+	listeners struct {
+		sync.Mutex
+		l []*silentConns
+	}
 }
 
 // New builds a server and starts its chain watcher.
@@ -138,7 +144,13 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Serve serves HTTP on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	l := newSilentConns(ln)
+	s.listeners.Lock()
+	s.listeners.l = append(s.listeners.l, l)
+	s.listeners.Unlock()
+	return s.app.Listener(l)
+}
 
 // Shutdown ends the event streams, stops accepting requests, waits for
 // those in flight (until ctx ends), and closes the idempotency store.
@@ -146,7 +158,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.done)
+		// While fasthttp waits for connections to end, close those that
+		// never sent a request (see silentConns).
+		quiet := make(chan struct{})
+		go func() {
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				s.listeners.Lock()
+				ls := slices.Clone(s.listeners.l)
+				s.listeners.Unlock()
+				for _, l := range ls {
+					l.closeSilent()
+				}
+				select {
+				case <-quiet:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
 		err = s.app.ShutdownWithContext(ctx)
+		close(quiet)
 		s.cancel()
 		s.bg.Wait()
 		err = errors.Join(err, s.idem.close())

@@ -15,7 +15,9 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,7 +196,9 @@ func (s *System) stop(srv *api.Server, done chan error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		s.t.Errorf("apitest: shutdown: %v", err)
+		var b strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+		s.t.Errorf("apitest: shutdown: %v\n%s", err, b.String())
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.t.Errorf("apitest: serve: %v", err)
