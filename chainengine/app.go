@@ -115,12 +115,6 @@ type TxResult struct {
 	Log    string
 }
 
-var (
-	keyAppHeight  = []byte("m/height")
-	keyAppHashRec = []byte("m/apphash")
-	keyAppChainID = []byte("m/chainid")
-)
-
 // ReceiptAppDir is where the receipt app of the node at home keeps its state.
 func ReceiptAppDir(home string) string { return filepath.Join(home, "data", "ewr.db") }
 
@@ -149,23 +143,15 @@ func NewReceiptApp(dir string, logger log.Logger) (*ReceiptApp, error) {
 }
 
 func (a *ReceiptApp) load() error {
-	id, err := a.get(keyAppChainID)
+	m, err := loadAppMeta(a.db)
 	if err != nil {
 		return err
 	}
-	a.committed.mu.chainID = string(id)
-	hb, err := a.get(keyAppHeight)
-	if err != nil || hb == nil {
-		return err // fresh: InitChain builds the state
+	a.committed.mu.chainID = m.chainID
+	if !m.found {
+		return nil // fresh: InitChain builds the state
 	}
-	h, err := parseU64(hb)
-	if err != nil {
-		return err
-	}
-	hash, err := a.get(keyAppHashRec)
-	if err != nil {
-		return err
-	}
+	h, hash := m.height, m.appHash
 	start := time.Now()
 	tree, err := loadTree(a.db)
 	if err != nil {
@@ -175,24 +161,12 @@ func (a *ReceiptApp) load() error {
 	if !bytes.Equal(root[:], hash) {
 		return fmt.Errorf("chainengine: state db corrupt: rebuilt root %x, committed app hash %x at height %d", root, hash, h)
 	}
-	if err := a.replay.load(a.db, int64(h)+1); err != nil {
+	if err := a.replay.load(a.db, h+1); err != nil {
 		return err
 	}
-	a.committed.set(int64(h), hash, tree, true)
+	a.committed.set(h, hash, tree, true)
 	a.logger.Info("Loaded state", "height", h, "records", tree.Len(), "app_hash", fmt.Sprintf("%X", hash), "took", time.Since(start))
 	return nil
-}
-
-func (a *ReceiptApp) get(key []byte) ([]byte, error) {
-	v, closer, err := a.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
 }
 
 // Close closes the state. Call it after the node stopped.
@@ -253,7 +227,7 @@ func (a *ReceiptApp) InitChain(_ context.Context, req *abci.InitChainRequest) (*
 	rec.Height = req.InitialHeight - 1
 	rec.AppHash = root
 	if err := errors.Join(
-		b.Set(keyAppChainID, []byte(req.ChainId), nil),
+		b.Set(keyChainID, []byte(req.ChainId), nil),
 		b.Set(blockKey(rec.Height), ledger.EncodeBlockRecord(rec), nil),
 		b.Commit(pebble.Sync)); err != nil {
 		return nil, err
@@ -537,8 +511,8 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	}
 	if err := errors.Join(
 		p.batch.Set(blockKey(req.Height), ledger.EncodeBlockRecord(p.record), nil),
-		p.batch.Set(keyAppHeight, u64Bytes(uint64(req.Height)), nil),
-		p.batch.Set(keyAppHashRec, p.appHash, nil)); err != nil {
+		p.batch.Set(keyHeight, u64Bytes(uint64(req.Height)), nil),
+		p.batch.Set(keyAppHash, p.appHash, nil)); err != nil {
 		return nil, err
 	}
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash}, nil
@@ -676,7 +650,7 @@ func (a *ReceiptApp) ChainID() string {
 
 // Block returns the record of a committed block (height 0: genesis).
 func (a *ReceiptApp) Block(height int64) (*ledger.BlockRecord, bool, error) {
-	v, err := a.get(blockKey(height))
+	v, err := dbGet(a.db, blockKey(height))
 	if err != nil || v == nil {
 		return nil, false, err
 	}
@@ -689,7 +663,7 @@ func (a *ReceiptApp) Block(height int64) (*ledger.BlockRecord, bool, error) {
 
 // CommittedTx implements CommittedTxFinder.
 func (a *ReceiptApp) CommittedTx(hash [32]byte) (TxOutcome, int64, bool, error) {
-	v, err := a.get(resultKey(hash))
+	v, err := dbGet(a.db, resultKey(hash))
 	if err != nil || v == nil {
 		return TxOutcome{}, 0, false, err
 	}
@@ -739,7 +713,7 @@ func (a *ReceiptApp) Query(_ context.Context, req *abci.QueryRequest) (*abci.Que
 		if _, err := hex.Decode(hash[:], []byte(h)); err != nil {
 			return bad("path must be /tx/<64 hex digits>"), nil
 		}
-		v, err := a.get(resultKey(hash))
+		v, err := dbGet(a.db, resultKey(hash))
 		if err != nil {
 			return nil, err
 		}
@@ -752,7 +726,7 @@ func (a *ReceiptApp) Query(_ context.Context, req *abci.QueryRequest) (*abci.Que
 		if err != nil {
 			return bad("path must be /block/<height>"), nil
 		}
-		v, err := a.get(blockKey(h))
+		v, err := dbGet(a.db, blockKey(h))
 		if err != nil {
 			return nil, err
 		}

@@ -75,12 +75,7 @@ func DecodeTxRecord(b []byte) (TxRecord, error) {
 	return r, err
 }
 
-var (
-	keyHeight  = []byte("m/height")
-	keyAppHash = []byte("m/apphash")
-	keyChainID = []byte("m/chainid")
-	prefixTx   = []byte("t/")
-)
+var prefixTx = []byte("t/")
 
 func txKey(hash [32]byte) []byte { return append(append(make([]byte, 0, 34), prefixTx...), hash[:]...) }
 
@@ -110,41 +105,12 @@ func NewBaselineApp(dir string, logger log.Logger) (*BaselineApp, error) {
 }
 
 func (a *BaselineApp) load() error {
-	h, err := a.get(keyHeight)
-	if err != nil {
-		return err
+	m, err := loadAppMeta(a.db)
+	if err != nil || !m.found {
+		return err // fresh: InitChain records the chain id
 	}
-	if h == nil {
-		return nil // fresh
-	}
-	if len(h) != 8 {
-		return fmt.Errorf("chainengine: app db: bad height record")
-	}
-	hash, err := a.get(keyAppHash)
-	if err != nil {
-		return err
-	}
-	id, err := a.get(keyChainID)
-	if err != nil {
-		return err
-	}
-	a.mu.height = int64(binary.BigEndian.Uint64(h))
-	a.mu.appHash = hash
-	a.mu.chainID = string(id)
+	a.mu.chainID, a.mu.height, a.mu.appHash = m.chainID, m.height, m.appHash
 	return nil
-}
-
-// get returns a copy of the value at key, or nil if absent.
-func (a *BaselineApp) get(key []byte) ([]byte, error) {
-	v, closer, err := a.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
 }
 
 // Close closes the DB. Call it after the node is stopped.
@@ -212,7 +178,7 @@ func (a *BaselineApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abc
 	if err := tx.CheckHeight(chainID, height+1); err != nil {
 		return checkTxErr(err), nil
 	}
-	v, err := a.get(txKey(tx.Hash))
+	v, err := dbGet(a.db, txKey(tx.Hash))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +273,7 @@ func (a *BaselineApp) finalizeTx(p *baselineBlock, tx *Tx, chainID string, heigh
 		return ErrTxReplay, nil
 	}
 	k := txKey(tx.Hash)
-	v, err := a.get(k)
+	v, err := dbGet(a.db, k)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +319,7 @@ func (a *BaselineApp) Query(_ context.Context, req *abci.QueryRequest) (*abci.Qu
 	if _, err := hex.Decode(hash[:], []byte(hexHash)); err != nil {
 		return &abci.QueryResponse{Code: CodeQueryBadPath, Codespace: CodespaceQuery, Log: "path must be /tx/<64 hex digits>", Height: height}, nil
 	}
-	v, err := a.get(txKey(hash))
+	v, err := dbGet(a.db, txKey(hash))
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +331,7 @@ func (a *BaselineApp) Query(_ context.Context, req *abci.QueryRequest) (*abci.Qu
 
 // CommittedTx implements CommittedTxFinder.
 func (a *BaselineApp) CommittedTx(hash [32]byte) (TxOutcome, int64, bool, error) {
-	v, err := a.get(txKey(hash))
+	v, err := dbGet(a.db, txKey(hash))
 	if err != nil || v == nil {
 		return TxOutcome{}, 0, false, err
 	}

@@ -1,6 +1,10 @@
 package chainengine
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cometbft/cometbft/libs/log"
@@ -31,4 +35,55 @@ func appDBOptions(logger log.Logger, name string) *pebble.Options {
 		opts.Levels[i].FilterType = pebble.TableFilter
 	}
 	return opts.EnsureDefaults()
+}
+
+// Both apps keep their chain id, last committed height and app hash under
+// the same keys.
+var (
+	keyHeight  = []byte("m/height")
+	keyAppHash = []byte("m/apphash")
+	keyChainID = []byte("m/chainid")
+)
+
+// dbGet returns a copy of the value at key, or nil if absent.
+func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
+	v, closer, err := db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+// appMeta is what an app committed last: found is false on a fresh DB.
+type appMeta struct {
+	chainID string
+	height  int64
+	appHash []byte
+	found   bool
+}
+
+func loadAppMeta(db *pebble.DB) (appMeta, error) {
+	var m appMeta
+	id, err := dbGet(db, keyChainID)
+	if err != nil {
+		return m, err
+	}
+	m.chainID = string(id)
+	hb, err := dbGet(db, keyHeight)
+	if err != nil || hb == nil {
+		return m, err
+	}
+	h, err := parseU64(hb)
+	if err != nil {
+		return m, fmt.Errorf("chainengine: app db height: %w", err)
+	}
+	if m.appHash, err = dbGet(db, keyAppHash); err != nil {
+		return m, err
+	}
+	m.height, m.found = int64(h), true
+	return m, nil
 }
