@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,26 @@ func (s *Server) receipt(rc *reqCtx) error {
 	return rc.c.Status(http.StatusOK).Send(e.body)
 }
 
+// readPage answers a page of records from the read model while it is up
+// (fromIndex), else by walking the chain state's records under prefix that
+// keep picks: the same answer, the first by index.
+func readPage[T any](s *Server, rc *reqCtx, pg indexer.Page, fromIndex func(*indexer.Queries) ([]*T, string, error), prefix string, keep func(*T) bool) error {
+	var items []*T
+	var next string
+	if q := s.queries(); q != nil {
+		var err error
+		if items, next, err = fromIndex(q); err != nil {
+			return err
+		}
+	} else {
+		items, next = walk[T](rc.state(), prefix, pg, keep)
+	}
+	if items == nil {
+		items = []*T{}
+	}
+	return rc.list(items, next)
+}
+
 func (rc *reqCtx) list(items any, next string) error {
 	return rc.reply(http.StatusOK, List{Items: items, Next: next})
 }
@@ -213,20 +234,11 @@ func (s *Server) warehouseLots(rc *reqCtx) error {
 			return failf(PInvalidParameter, "status: %v", err)
 		}
 	}
-	if q := s.queries(); q != nil {
-		items, next, err := q.Lots(rc.ctx(), id, indexer.LotFilter{Unhealthy: unhealthy, Status: status}, pg)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*warehouse.Lot{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[warehouse.Lot](rc.state(), "l/", pg, func(l *warehouse.Lot) bool {
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.Lot, string, error) {
+		return q.Lots(rc.ctx(), id, indexer.LotFilter{Unhealthy: unhealthy, Status: status}, pg)
+	}, "l/", func(l *warehouse.Lot) bool {
 		return l.Warehouse == id && (!unhealthy || l.Health != warehouse.HealthOK) && (status == 0 || l.Status == status)
 	})
-	return rc.list(items, next)
 }
 
 func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
@@ -238,20 +250,11 @@ func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if q := s.queries(); q != nil {
-		items, next, err := q.OpenReleaseOrders(rc.ctx(), id, pg)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*warehouse.ReleaseOrder{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[warehouse.ReleaseOrder](rc.state(), "ro/", pg, func(o *warehouse.ReleaseOrder) bool {
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.ReleaseOrder, string, error) {
+		return q.OpenReleaseOrders(rc.ctx(), id, pg)
+	}, "ro/", func(o *warehouse.ReleaseOrder) bool {
 		return o.Warehouse == id && o.Status == warehouse.ROOpen
 	})
-	return rc.list(items, next)
 }
 
 func (s *Server) devices(rc *reqCtx) error {
@@ -312,20 +315,11 @@ func (s *Server) lotReceipts(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if q := s.queries(); q != nil {
-		items, next, err := q.ReceiptsOnLot(rc.ctx(), id, indexer.ReceiptFilter{Live: live}, pg)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*receipt.Receipt{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[receipt.Receipt](rc.state(), "r/", pg, func(r *receipt.Receipt) bool {
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
+		return q.ReceiptsOnLot(rc.ctx(), id, indexer.ReceiptFilter{Live: live}, pg)
+	}, "r/", func(r *receipt.Receipt) bool {
 		return r.Lot == id && (!live || r.State.Live())
 	})
-	return rc.list(items, next)
 }
 
 func (s *Server) receipts(rc *reqCtx) error {
@@ -351,39 +345,19 @@ func (s *Server) receipts(rc *reqCtx) error {
 	if holder == "" && lot == "" {
 		holder = rc.who
 	}
-	if q := s.queries(); q != nil {
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
 		f := indexer.ReceiptFilter{States: states, Live: live}
-		var items []*receipt.Receipt
-		var next string
 		if holder != "" {
 			f.Lot = lot
-			items, next, err = q.ReceiptsByHolder(rc.ctx(), holder, f, pg)
-		} else {
-			items, next, err = q.ReceiptsOnLot(rc.ctx(), lot, f, pg)
+			return q.ReceiptsByHolder(rc.ctx(), holder, f, pg)
 		}
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*receipt.Receipt{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[receipt.Receipt](rc.state(), "r/", pg, func(r *receipt.Receipt) bool {
+		return q.ReceiptsOnLot(rc.ctx(), lot, f, pg)
+	}, "r/", func(r *receipt.Receipt) bool {
 		if (holder != "" && r.Holder != holder) || (lot != "" && r.Lot != lot) || (live && !r.State.Live()) {
 			return false
 		}
-		if len(states) == 0 {
-			return true
-		}
-		for _, st := range states {
-			if r.State == st {
-				return true
-			}
-		}
-		return false
+		return len(states) == 0 || slices.Contains(states, r.State)
 	})
-	return rc.list(items, next)
 }
 
 func (s *Server) receiptHistory(rc *reqCtx) error {
@@ -500,18 +474,9 @@ func (s *Server) receiptPledges(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	if q := s.queries(); q != nil {
-		items, next, err := q.PledgesOfReceipt(rc.ctx(), id, pg)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*receipt.Pledge{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[receipt.Pledge](rc.state(), "pl/", pg, func(p *receipt.Pledge) bool { return p.Receipt == id })
-	return rc.list(items, next)
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
+		return q.PledgesOfReceipt(rc.ctx(), id, pg)
+	}, "pl/", func(p *receipt.Pledge) bool { return p.Receipt == id })
 }
 
 func (s *Server) precheck(rc *reqCtx) error {
@@ -594,31 +559,11 @@ func (s *Server) pledges(rc *reqCtx) error {
 			statuses = append(statuses, st)
 		}
 	}
-	if q := s.queries(); q != nil {
-		items, next, err := q.PledgesByBank(rc.ctx(), bank, statuses, pg)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []*receipt.Pledge{}
-		}
-		return rc.list(items, next)
-	}
-	items, next := walk[receipt.Pledge](rc.state(), "pl/", pg, func(p *receipt.Pledge) bool {
-		if p.Bank != bank {
-			return false
-		}
-		if len(statuses) == 0 {
-			return true
-		}
-		for _, st := range statuses {
-			if p.Status == st {
-				return true
-			}
-		}
-		return false
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
+		return q.PledgesByBank(rc.ctx(), bank, statuses, pg)
+	}, "pl/", func(p *receipt.Pledge) bool {
+		return p.Bank == bank && (len(statuses) == 0 || slices.Contains(statuses, p.Status))
 	})
-	return rc.list(items, next)
 }
 
 func (s *Server) policies(rc *reqCtx) error {
