@@ -82,18 +82,31 @@ func (p *procNode) state(ctx context.Context) (nodeState, error) {
 	return nodeState{info.Response.LastBlockHeight, info.Response.LastBlockAppHash}, nil
 }
 
-// TestCrashRecovery runs four validators as separate processes, kill -9s one
-// under load, restarts it, then stops and restarts all four, checking that
-// every tx acknowledged as committed is on every node exactly once.
-func TestCrashRecovery(t *testing.T) {
+// crashScenario is one app's crash test: four validators as separate
+// processes, kill -9 of one under load, restart and catch-up, then all four
+// stopped and restarted, checking that every tx acknowledged as committed
+// is on every node exactly once.
+type crashScenario struct {
+	chainID  string
+	app      string // "baseline" or "receipt"
+	appState []byte // genesis app state (nil: none)
+	workers  int
+	// txs returns worker w's tx source: the next tx to broadcast.
+	txs func(w int) func() ([]byte, error)
+	// survivorBlocks the three survivors must commit while one is down.
+	survivorBlocks int64
+	ackWait        time.Duration // until 50 txs are acknowledged
+	// after checks the nodes' data once they are all stopped (may be nil).
+	after func(t *testing.T, homes []string)
+}
+
+func (sc crashScenario) run(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four node processes; skipped with -short")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	const chainID = "ewr-crash"
-	dir := t.TempDir()
-	homes, err := GenerateTestnet(4, dir, chainID, nil, reservedBasePort(t, 4))
+	homes, err := GenerateTestnet(4, t.TempDir(), sc.chainID, sc.appState, reservedBasePort(t, 4))
 	require.NoError(t, err)
 	rpcAddrs := make([]string, 4)
 	for i, h := range homes {
@@ -104,9 +117,9 @@ func TestCrashRecovery(t *testing.T) {
 	nodes := make([]*procNode, 4)
 	startAll := func() {
 		for i := range nodes {
-			nodes[i] = startProcNode(t, homes[i], rpcAddrs[i])
+			nodes[i] = startProcNodeApp(t, homes[i], rpcAddrs[i], sc.app)
 		}
-		waitUp(ctx, t, nodes, chainID)
+		waitUp(ctx, t, nodes, sc.chainID)
 	}
 	startAll()
 
@@ -116,7 +129,7 @@ func TestCrashRecovery(t *testing.T) {
 	acked := map[[32]byte]int64{} // body hash -> height
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var loadWG sync.WaitGroup
-	for w := range 24 {
+	for w := range sc.workers {
 		loadWG.Add(1)
 		go func() {
 			defer loadWG.Done()
@@ -124,8 +137,12 @@ func TestCrashRecovery(t *testing.T) {
 			if err != nil {
 				return
 			}
+			next := sc.txs(w)
 			for loadCtx.Err() == nil {
-				raw := testTx(chainID, byte(w+1), 10_000)
+				raw, err := next()
+				if err != nil {
+					return
+				}
 				tx, _ := DecodeTx(raw)
 				res, err := cli.BroadcastTxCommit(loadCtx, raw)
 				if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
@@ -138,7 +155,7 @@ func TestCrashRecovery(t *testing.T) {
 		}()
 	}
 	ackCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	checkFor(t, 30*time.Second, func() error {
+	checkFor(t, sc.ackWait, func() error {
 		if n := ackCount(); n < 50 {
 			return fmt.Errorf("%d acks", n)
 		}
@@ -151,7 +168,7 @@ func TestCrashRecovery(t *testing.T) {
 	require.NoError(t, err)
 	checkFor(t, 30*time.Second, func() error {
 		now, err := nodes[0].state(ctx)
-		if err != nil || now.height < st.height+20 {
+		if err != nil || now.height < st.height+sc.survivorBlocks {
 			return fmt.Errorf("survivors at %d, were at %d (%v)", now.height, st.height, err)
 		}
 		return nil
@@ -161,7 +178,7 @@ func TestCrashRecovery(t *testing.T) {
 	before, err := nodes[0].state(ctx)
 	require.NoError(t, err)
 	restarted := time.Now()
-	nodes[3] = startProcNode(t, homes[3], rpcAddrs[3])
+	nodes[3] = startProcNodeApp(t, homes[3], rpcAddrs[3], sc.app)
 	checkFor(t, 10*time.Second, func() error {
 		s, err := nodes[3].rpc.Status(ctx)
 		if err != nil {
@@ -172,7 +189,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("killed node caught up %d blocks in %v", before.height-st.height, time.Since(restarted).Round(time.Millisecond))
+	t.Logf("killed %s node caught up %d blocks in %v", sc.app, before.height-st.height, time.Since(restarted).Round(time.Millisecond))
 	if os.Getenv("EWR_TEST_LOG") != "" {
 		b, _ := os.ReadFile(filepath.Join(homes[3], "node.log"))
 		t.Logf("node 3 log:\n%s", b)
@@ -198,6 +215,21 @@ func TestCrashRecovery(t *testing.T) {
 	for _, p := range nodes {
 		assert.NoError(t, p.stop(t, syscall.SIGTERM))
 	}
+	if sc.after != nil {
+		sc.after(t, homes)
+	}
+}
+
+// TestCrashRecovery is the crash scenario for the baseline app, under
+// opaque signed txs from 24 signers.
+func TestCrashRecovery(t *testing.T) {
+	const chainID = "ewr-crash"
+	crashScenario{
+		chainID: chainID, app: "baseline", workers: 24, survivorBlocks: 20, ackWait: 30 * time.Second,
+		txs: func(w int) func() ([]byte, error) {
+			return func() ([]byte, error) { return testTx(chainID, byte(w+1), 10_000), nil }
+		},
+	}.run(t)
 }
 
 // waitUp waits until every node serves RPC, has a block and sees all peers.
@@ -324,128 +356,37 @@ func decodeTxQuery(t *testing.T, v []byte) (height int64, code uint32) {
 	return r.Height, r.Code
 }
 
-// TestCrashRecoveryReceiptApp is TestCrashRecovery for the receipt app,
-// under realistic receipt traffic: four validator processes, kill -9 of one
-// under load, restart and catch-up, every acknowledged tx committed exactly
-// once on every node, then all four stopped and restarted with the state
-// intact and the invariants holding.
+// TestCrashRecoveryReceiptApp is the crash scenario for the receipt app,
+// under realistic receipt traffic, and then every node's state, reopened
+// from its data, keeps the invariants.
 func TestCrashRecoveryReceiptApp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts four node processes; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	const chainID = "ewr-crash-receipt"
-	wl := NewReceiptWorkload(chainID)
-	require.NoError(t, wl.Prepare(ctx, 4*wl.Lanes()))
-	dir := t.TempDir()
-	homes, err := GenerateTestnet(4, dir, chainID, wl.AppState(), reservedBasePort(t, 4))
-	require.NoError(t, err)
-	rpcAddrs := make([]string, 4)
-	for i, h := range homes {
-		cfg, err := LoadConfig(h)
-		require.NoError(t, err)
-		rpcAddrs[i] = "http://" + strings.TrimPrefix(cfg.RPC.ListenAddress, "tcp://")
-	}
-	nodes := make([]*procNode, 4)
-	startAll := func() {
-		for i := range nodes {
-			nodes[i] = startProcNodeApp(t, homes[i], rpcAddrs[i], "receipt")
-		}
-		waitUp(ctx, t, nodes, chainID)
-	}
-	startAll()
-
-	// Each worker walks its lanes' receipt stories through a survivor's RPC.
 	const workers = 12
-	var mu sync.Mutex
-	acked := map[[32]byte]int64{}
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loadWG sync.WaitGroup
-	for w := range workers {
-		loadWG.Add(1)
-		go func() {
-			defer loadWG.Done()
-			cli, err := rpchttp.New(rpcAddrs[w%3])
-			if err != nil {
-				return
-			}
-			for lane := w; loadCtx.Err() == nil; lane = (lane + workers) % 240 {
+	wl := NewReceiptWorkload(chainID)
+	if !testing.Short() {
+		require.NoError(t, wl.Prepare(context.Background(), 4*wl.Lanes()))
+	}
+	crashScenario{
+		chainID: chainID, app: "receipt", appState: wl.AppState(), workers: workers, survivorBlocks: 5, ackWait: 60 * time.Second,
+		// Each worker walks its lanes' receipt stories.
+		txs: func(w int) func() ([]byte, error) {
+			lane := w
+			return func() ([]byte, error) {
 				raw, _, err := wl.Next(lane, 0)
-				if err != nil {
-					return
-				}
-				tx, _ := DecodeTx(raw)
-				res, err := cli.BroadcastTxCommit(loadCtx, raw)
-				if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
-					continue // not acknowledged; it may or may not commit
-				}
-				mu.Lock()
-				acked[tx.Hash] = res.Height
-				mu.Unlock()
+				lane = (lane + workers) % 240
+				return raw, err
 			}
-		}()
-	}
-	ackCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	checkFor(t, 60*time.Second, func() error {
-		if n := ackCount(); n < 50 {
-			return fmt.Errorf("%d acks", n)
-		}
-		return nil
-	})
-
-	require.Error(t, nodes[3].stop(t, syscall.SIGKILL))
-	st, err := nodes[0].state(ctx)
-	require.NoError(t, err)
-	checkFor(t, 30*time.Second, func() error {
-		now, err := nodes[0].state(ctx)
-		if err != nil || now.height < st.height+5 {
-			return fmt.Errorf("survivors at %d, were at %d (%v)", now.height, st.height, err)
-		}
-		return nil
-	})
-	before, err := nodes[0].state(ctx)
-	require.NoError(t, err)
-	restarted := time.Now()
-	nodes[3] = startProcNodeApp(t, homes[3], rpcAddrs[3], "receipt")
-	checkFor(t, 10*time.Second, func() error {
-		s, err := nodes[3].rpc.Status(ctx)
-		if err != nil {
-			return err
-		}
-		if s.SyncInfo.CatchingUp || s.SyncInfo.LatestBlockHeight < before.height {
-			return fmt.Errorf("node 3 at %d (catching up %v), survivors were at %d", s.SyncInfo.LatestBlockHeight, s.SyncInfo.CatchingUp, before.height)
-		}
-		return nil
-	})
-	t.Logf("killed receipt node caught up %d blocks in %v", before.height-st.height, time.Since(restarted).Round(time.Millisecond))
-	stopLoad()
-	loadWG.Wait()
-	t.Logf("%d receipt txs acknowledged as committed", ackCount())
-
-	final := waitAgreed(ctx, t, nodes)
-	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
-	for i, p := range nodes {
-		assert.NoError(t, p.stop(t, syscall.SIGTERM), "node %d exit", i)
-	}
-	startAll()
-	for i, p := range nodes {
-		s, err := p.state(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, final, s, "node %d after restart", i)
-	}
-	checkTxsOnEveryNode(ctx, t, nodes, acked, final.height)
-	for _, p := range nodes {
-		assert.NoError(t, p.stop(t, syscall.SIGTERM))
-	}
-	// Each node's state, reopened from its data, keeps every invariant.
-	for i, h := range homes {
-		app, err := NewReceiptApp(ReceiptAppDir(h), nil)
-		require.NoError(t, err)
-		st, _ := app.State()
-		assert.NoError(t, ledger.CheckInvariants(st.(ledger.Ranger)), "node %d", i)
-		require.NoError(t, app.Close())
-	}
+		},
+		after: func(t *testing.T, homes []string) {
+			for i, h := range homes {
+				app, err := NewReceiptApp(ReceiptAppDir(h), nil)
+				require.NoError(t, err)
+				st, _ := app.State()
+				assert.NoError(t, ledger.CheckInvariants(st.(ledger.Ranger)), "node %d", i)
+				require.NoError(t, app.Close())
+			}
+		},
+	}.run(t)
 }
 
 // reservedBasePort returns a base port for n nodes (2 ports each) below the
