@@ -327,25 +327,12 @@ func (op *Recount) Check() error {
 	if err := receipt.CheckText("note", op.Note, true); err != nil {
 		return err
 	}
-	if err := checkEvidenceShape([]SignedReading{op.Baseline}, 1); err != nil {
-		return err
-	}
-	if op.Baseline.Reading.Weight == nil {
-		return receipt.Errorf(ErrReadingInvalid, "the baseline must be a bay weight")
-	}
-	return nil
+	return checkBaselineShape(op.Baseline)
 }
 
 func (op *Recount) Apply(x *receipt.Exec) error {
-	l, err := lockedLot(x, op.Lot)
+	l, err := lockedLotOfCollateralManager(x, op.Lot)
 	if err != nil {
-		return err
-	}
-	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
-	if err != nil {
-		return err
-	}
-	if err := x.RequireActor(wh.CollateralManager, receipt.RoleCollateralManager, warehouse.ErrNotCollateralMgr); err != nil {
 		return err
 	}
 	if err := requireRegulatorCosigner(x); err != nil {
@@ -384,10 +371,8 @@ func (op *Recount) Apply(x *receipt.Exec) error {
 		return err
 	}
 	l.LockedQty = min(l.LockedQty, op.Counted)
-	l.Baseline = op.Baseline.Reading.Weight.Qty
 	l.Health, l.Alert = warehouse.HealthOK, ""
-	warehouse.SaveLot(x, l)
-	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = op.Baseline.Reading.TimeMs, op.Baseline.Reading.ID(), x.Actor()
+	adoptBaseline(x, l, w, &op.Baseline)
 	w.Counted = op.Counted
 	saveWatch(x, w)
 	x.Emit(EvRecount, lotRefs(l, id), receipt.Attr{Key: "counted", Value: receipt.U64(op.Counted)},
@@ -395,6 +380,43 @@ func (op *Recount) Apply(x *receipt.Exec) error {
 		receipt.Attr{Key: "unfrozen", Value: receipt.U64(uint64(len(unfrozen)))},
 		receipt.Attr{Key: "note", Value: op.Note})
 	return nil
+}
+
+// checkBaselineShape checks, on its face, a reading offered as a lot's
+// weight baseline.
+func checkBaselineShape(r SignedReading) error {
+	if err := checkEvidenceShape([]SignedReading{r}, 1); err != nil {
+		return err
+	}
+	if r.Reading.Weight == nil {
+		return receipt.Errorf(ErrReadingInvalid, "the baseline must be a bay weight")
+	}
+	return nil
+}
+
+// lockedLotOfCollateralManager loads a locked lot whose warehouse's
+// collateral manager signs the op.
+func lockedLotOfCollateralManager(x *receipt.Exec, id string) (*warehouse.Lot, error) {
+	l, err := lockedLot(x, id)
+	if err != nil {
+		return nil, err
+	}
+	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.RequireActor(wh.CollateralManager, receipt.RoleCollateralManager, warehouse.ErrNotCollateralMgr); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// adoptBaseline makes a checked weight reading the lot's baseline and
+// saves the lot; the caller saves the watch.
+func adoptBaseline(x *receipt.Exec, l *warehouse.Lot, w *Watch, r *SignedReading) {
+	l.Baseline = r.Reading.Weight.Qty
+	warehouse.SaveLot(x, l)
+	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = r.Reading.TimeMs, r.Reading.ID(), x.Actor()
 }
 
 func requireRegulatorCosigner(x *receipt.Exec) error {
@@ -437,25 +459,12 @@ func (op *SetBaseline) Check() error {
 	if err := receipt.CheckID("lot", op.Lot); err != nil {
 		return err
 	}
-	if err := checkEvidenceShape([]SignedReading{op.Reading}, 1); err != nil {
-		return err
-	}
-	if op.Reading.Reading.Weight == nil {
-		return receipt.Errorf(ErrReadingInvalid, "the baseline must be a bay weight")
-	}
-	return nil
+	return checkBaselineShape(op.Reading)
 }
 
 func (op *SetBaseline) Apply(x *receipt.Exec) error {
-	l, err := lockedLot(x, op.Lot)
+	l, err := lockedLotOfCollateralManager(x, op.Lot)
 	if err != nil {
-		return err
-	}
-	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
-	if err != nil {
-		return err
-	}
-	if err := x.RequireActor(wh.CollateralManager, receipt.RoleCollateralManager, warehouse.ErrNotCollateralMgr); err != nil {
 		return err
 	}
 	if l.Baseline != 0 {
@@ -468,9 +477,7 @@ func (op *SetBaseline) Apply(x *receipt.Exec) error {
 	if err := checkBaselineReading(x, l, &op.Reading, sinceMs(l, w)); err != nil {
 		return err
 	}
-	l.Baseline = op.Reading.Reading.Weight.Qty
-	warehouse.SaveLot(x, l)
-	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = op.Reading.Reading.TimeMs, op.Reading.Reading.ID(), x.Actor()
+	adoptBaseline(x, l, w, &op.Reading)
 	saveWatch(x, w)
 	x.Emit(EvBaseline, lotRefs(l, ""), receipt.Attr{Key: "baseline", Value: receipt.U64(l.Baseline)},
 		receipt.Attr{Key: "reading", Value: op.Reading.Reading.ID()})
