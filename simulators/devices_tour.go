@@ -29,15 +29,7 @@ type IoTTour struct {
 func (s *IoTTour) Run(ctx context.Context) error {
 	d, w, tag := s.Driver, s.World, s.Tag
 	id := func(p string) string { return p + "-" + tag }
-	step := func(what string, signers []string, op receipt.Op) error {
-		if err := d.Submit(ctx, signers, op); err != nil {
-			return fmt.Errorf("iot tour: %s (%s): %w", what, op.Type(), err)
-		}
-		if s.Out != nil {
-			fmt.Fprintf(s.Out, "  ✓ %-40s %s\n", what, op.Type())
-		}
-		return nil
-	}
+	step := stepper(ctx, d, s.Out, "iot tour", 40)
 	n := ledger.DemoBays
 	idx := -1
 	for i, b := range n {

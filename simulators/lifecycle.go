@@ -28,6 +28,21 @@ type Driver interface {
 	WaitUntil(ctx context.Context, t int64) error
 }
 
+// stepper returns a story's step: submit op signed by signers, print a
+// tick line on out (if not nil) with what aligned in width columns, and
+// name the story and the op in the error of a step that fails.
+func stepper(ctx context.Context, d Driver, out io.Writer, story string, width int) func(what string, signers []string, op receipt.Op) error {
+	return func(what string, signers []string, op receipt.Op) error {
+		if err := d.Submit(ctx, signers, op); err != nil {
+			return fmt.Errorf("%s: %s (%s): %w", story, what, op.Type(), err)
+		}
+		if out != nil {
+			fmt.Fprintf(out, "  ✓ %-*s %s\n", width, what, op.Type())
+		}
+		return nil
+	}
+}
+
 // MemDriver runs a scenario on an in-memory ledger.
 type MemDriver struct{ Sim *ledger.Sim }
 

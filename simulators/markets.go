@@ -34,15 +34,7 @@ type Markets struct {
 func (s *Markets) Run(ctx context.Context) error {
 	d, w, tag := s.Driver, s.World, s.Tag
 	id := func(p string) string { return p + "-" + tag }
-	step := func(what string, signers []string, op receipt.Op) error {
-		if err := d.Submit(ctx, signers, op); err != nil {
-			return fmt.Errorf("markets: %s (%s): %w", what, op.Type(), err)
-		}
-		if s.Out != nil {
-			fmt.Fprintf(s.Out, "  ✓ %-44s %s\n", what, op.Type())
-		}
-		return nil
-	}
+	step := stepper(ctx, d, s.Out, "markets", 44)
 	v := func(rid string) uint64 {
 		r, err := d.Receipt(ctx, rid)
 		if err != nil {

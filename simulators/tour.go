@@ -30,15 +30,7 @@ type Tour struct {
 func (s *Tour) Run(ctx context.Context) error {
 	d, w, tag := s.Driver, s.World, s.Tag
 	id := func(p string) string { return p + "-" + tag }
-	step := func(what string, signers []string, op receipt.Op) error {
-		if err := d.Submit(ctx, signers, op); err != nil {
-			return fmt.Errorf("tour: %s (%s): %w", what, op.Type(), err)
-		}
-		if s.Out != nil {
-			fmt.Fprintf(s.Out, "  ✓ %-40s %s\n", what, op.Type())
-		}
-		return nil
-	}
+	step := stepper(ctx, d, s.Out, "tour", 40)
 	admins := []string{ledger.Admin1, ledger.Admin2}
 	now, err := d.Now(ctx)
 	if err != nil {
