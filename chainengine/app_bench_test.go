@@ -4,12 +4,12 @@ import (
 	"context"
 	"os"
 	"runtime/pprof"
-	"syscall"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/internal/machine"
 	"github.com/stretchr/testify/require"
 )
 
@@ -71,7 +71,7 @@ func benchFinalize(b *testing.B, kind string) {
 		defer func() { pprof.StopCPUProfile(); out.Close() }()
 	}
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := machine.ProcessCPU()
 	now := time.Now()
 	for k, blk := range txs {
 		res, err := a.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: int64(k + 1), Time: now.Add(time.Duration(k) * time.Second), Txs: blk})
@@ -86,13 +86,5 @@ func benchFinalize(b *testing.B, kind string) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(blocks*lanes), "ns/tx")
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(blocks*lanes), "cpu-ns/tx")
-}
-
-// processCPU is this process's user+system CPU time: less sensitive than
-// wall time to what else the machine is running.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((machine.ProcessCPU()-cpu0).Nanoseconds())/float64(blocks*lanes), "cpu-ns/tx")
 }

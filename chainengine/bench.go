@@ -11,15 +11,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/internal/machine"
 )
 
 // BenchConfig describes one chain benchmark run.
@@ -239,7 +237,7 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 			d.height.Store(d.nodes[0].Height())
 			if !measuring && !now.Before(d.windowStart) {
 				verifyStart = verifyMicros()
-				measuring, cpuStart, hostStart, hStart = true, cpuTime(), hostBusy(), d.nodes[0].Height()
+				measuring, cpuStart, hostStart, hStart = true, machine.ProcessCPU(), machine.HostBusy(), d.nodes[0].Height()
 				if cfg.CPUProfile != nil {
 					if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 						return nil, err
@@ -248,7 +246,7 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 				}
 			}
 			if !now.Before(d.windowEnd) {
-				cpuEnd, hostEnd, hEnd, done = cpuTime(), hostBusy(), d.nodes[0].Height(), true
+				cpuEnd, hostEnd, hEnd, done = machine.ProcessCPU(), machine.HostBusy(), d.nodes[0].Height(), true
 				verifyEnd = verifyMicros()
 				if cfg.CPUProfile != nil {
 					pprof.StopCPUProfile()
@@ -284,7 +282,7 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 		CPUCoresUsed:     (cpuEnd - cpuStart).Seconds() / wall,
 		Cores:            runtime.NumCPU(),
 		HostCPUCoresBusy: (hostEnd - hostStart).Seconds() / wall,
-		LoadAvg1m:        loadAvg1m(),
+		LoadAvg1m:        machine.LoadAvg1m(),
 		VerifyUs:         math.Round((verifyStart+verifyEnd)/2*10) / 10,
 		Mix:              d.mix, Rejected: d.rejected, LaneBacklog: d.backlog, Errors: d.errors,
 		HeightStart: hStart, HeightEnd: hEnd, Latencies: len(d.latencies),
@@ -420,52 +418,6 @@ func percentileMs(sorted []time.Duration, p float64) float64 {
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	i = min(max(i, 0), len(sorted)-1)
 	return math.Round(float64(sorted[i].Microseconds())/10) / 100
-}
-
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// hostBusy is the CPU time all processes on the host have used (Linux
-// /proc/stat: user, nice, system, irq, softirq, steal), or 0 elsewhere.
-func hostBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return 0
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
-// loadAvg1m is the host's 1-minute load average (Linux), or 0.
-func loadAvg1m() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
 }
 
 // verifyMicros times single signature verifications: the median of 51, in

@@ -14,16 +14,15 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/machine"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/valyala/fasthttp"
 )
@@ -90,7 +89,7 @@ func runBenchAPI(ctx context.Context, args []string) error {
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
 	t0 := time.Now()
-	cpu0 := apiBenchCPU()
+	cpu0 := machine.ProcessCPU()
 
 	const chainID = "ewr-bench"
 	wl := chainengine.NewReceiptWorkload(chainID)
@@ -194,8 +193,8 @@ func runBenchAPI(ctx context.Context, args []string) error {
 		pprof.StopCPUProfile()
 	}
 	res.Height = app0.Height()
-	res.CPUCoresUsed = apiRound2((apiBenchCPU() - cpu0).Seconds() / time.Since(t0).Seconds())
-	res.LoadAvg1m = apiBenchLoadAvg()
+	res.CPUCoresUsed = apiRound2((machine.ProcessCPU() - cpu0).Seconds() / time.Since(t0).Seconds())
+	res.LoadAvg1m = machine.LoadAvg1m()
 	out, err := json.Marshal(res)
 	if err != nil {
 		return err
@@ -452,24 +451,3 @@ func apiPct(sorted []time.Duration, p float64) float64 {
 }
 
 func apiRound2(f float64) float64 { return math.Round(f*100) / 100 }
-
-func apiBenchCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func apiBenchLoadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}

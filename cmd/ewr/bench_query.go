@@ -14,14 +14,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ewrchain/ewr/chainengine/merkle"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/internal/machine"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/trading"
@@ -336,7 +335,7 @@ func benchQuery(ctx context.Context, cfg queryBenchConfig) (*queryBenchResult, e
 		res.ReadModelPrecheckSamples = len(lat)
 		res.ReadModelPrecheckP50Ms, res.ReadModelPrecheckP99Ms = pctMs(lat, 50), pctMs(lat, 99)
 	}
-	res.LoadAvg1m = loadAvg1m()
+	res.LoadAvg1m = machine.LoadAvg1m()
 	return res, nil
 }
 
@@ -358,15 +357,6 @@ func pctMs(ds []time.Duration, p int) float64 {
 	i := (len(s)*p + 99) / 100
 	i = min(max(i-1, 0), len(s)-1)
 	return float64(s[i].Microseconds()) / 1000
-}
-
-func loadAvg1m() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return f
 }
 
 // benchDatabase returns a fresh, empty database: on the server of dsn

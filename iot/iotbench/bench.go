@@ -15,11 +15,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/machine"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/iot/supervisor"
@@ -114,7 +114,7 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(progress, "bench iot: "+format+"\n", args...) }
 	res := &IoTBenchResult{Cores: runtime.NumCPU(), GoMaxProcs: runtime.GOMAXPROCS(0), Validators: cfg.Validators,
-		Batch: cfg.Batch, Workers: cfg.Workers, Rejected: map[string]uint64{}, LoadAvg1mStart: loadAvg1m()}
+		Batch: cfg.Batch, Workers: cfg.Workers, Rejected: map[string]uint64{}, LoadAvg1mStart: machine.LoadAvg1m()}
 	home := cfg.Home
 	if home == "" {
 		dir, err := os.MkdirTemp("", "ewr-bench-iot-")
@@ -183,7 +183,7 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 	res.PrepublishPerS = float64(n) / time.Since(t0).Seconds()
 	say("pre-published %d readings at %.0f/s", n, res.PrepublishPerS)
 	var busy time.Duration
-	cpu0 := cpuTime()
+	cpu0 := machine.ProcessCPU()
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
 			return nil, err
@@ -223,7 +223,7 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 	}
 	res.DurationS = busy.Seconds()
 	res.ReadingsPerS = float64(res.Readings) / busy.Seconds()
-	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+	if cpu := (machine.ProcessCPU() - cpu0).Seconds(); cpu > 0 {
 		res.ReadingsPerCPUS = float64(res.Readings) / cpu
 		res.CPUUtil = cpu / busy.Seconds() / float64(runtime.NumCPU())
 	}
@@ -237,7 +237,7 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 	res.FreezeTrials = len(samples)
 	res.FreezeSamplesMs = samples
 	res.FreezeP50Ms, res.FreezeP99Ms, res.FreezeMaxMs = percentile(samples, 50), percentile(samples, 99), percentile(samples, 100)
-	res.LoadAvg1mEnd = loadAvg1m()
+	res.LoadAvg1mEnd = machine.LoadAvg1m()
 	return res, nil
 }
 
@@ -497,23 +497,4 @@ func percentile(samples []int64, p int) float64 {
 	slices.Sort(s)
 	rank := (p*len(s) + 99) / 100
 	return float64(s[max(rank, 1)-1])
-}
-
-// cpuTime is the CPU time this process used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func loadAvg1m() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var v float64
-	_, _ = fmt.Sscanf(string(b), "%f", &v)
-	return v
 }
