@@ -96,6 +96,14 @@ func newGenesis(chainID string, appState json.RawMessage, vals []types.GenesisVa
 	params := types.DefaultConsensusParams()
 	// Genesis validation panics if evidence may be larger than a block.
 	params.Evidence.MaxBytes = min(params.Evidence.MaxBytes, params.Block.MaxBytes)
+	// Proposer-based timestamps: a block's time is its proposer's clock,
+	// which the other validators accept only if timely (within the
+	// synchrony bounds of their own). Without them a block's time is the
+	// median of the previous block's precommit times, which after an idle
+	// spell lags the present by the whole spell; sensor evidence is judged
+	// against block time (its freshness window, the lock as it stood when a
+	// reading was taken), so block time must be now.
+	params.Feature.PbtsEnableHeight = 1
 	gen := &types.GenesisDoc{
 		GenesisTime:     time.Now().UTC().Truncate(time.Millisecond),
 		ChainID:         chainID,

@@ -153,7 +153,7 @@ func TestMigrateMovesFallbackRowsToTheirTable(t *testing.T) {
 	for _, tb := range indexer.RecordTables() {
 		switch tb.Name {
 		case "credit_policies", "prices", "loans", "open_loans", "offers", "trades", "settlements",
-			"alerts", "lot_watches", "anchors", "anchor_heads":
+			"alerts", "lot_watches", "anchors", "anchor_heads", "lock_histories", "device_marks":
 		default:
 			continue
 		}

@@ -54,7 +54,7 @@ var recordTables = []*recordTable{
 	newRecordTable("l/", "lots", []string{"id"}, "version", []string{
 		"version bigint", "warehouse text", "bay text", "commodity text", "grade text", "unit text", "status text",
 		"health text", "alert text?", "registered_qty bigint", "locked_qty bigint", "issued_qty bigint",
-		"live_receipts int", "baseline bigint", "tolerance bigint", "registered_at bigint",
+		"live_receipts int", "baseline bigint", "tolerance bigint", "registered_at bigint", "expected bigint",
 	}, decodeLot),
 	newRecordTable("pl/", "pledges", []string{"id"}, "version", []string{
 		"version bigint", "receipt text", "pledgor text", "bank text", "status text", "receipt_version bigint",
@@ -136,6 +136,12 @@ var recordTables = []*recordTable{
 	newRecordTable(iot.PrefixAnchorHead, "anchor_heads", []string{"warehouse", "stream"}, "version", []string{
 		"version bigint", "last_seq bigint", "last_key text", "anchors bigint", "readings bigint",
 	}, decodeAnchorHead),
+	newRecordTable(iot.PrefixDeviceMark, "device_marks", []string{"device"}, "version", []string{
+		"version bigint", "epoch bigint", "seq bigint", "time_ms bigint", "op text", "height bigint",
+	}, decodeDeviceMark),
+	newRecordTable("lh/", "lock_histories", []string{"lot"}, "version", []string{
+		"version bigint", "phases int", "since_ms bigint", "expected bigint", "open_orders int", "out_qty bigint",
+	}, decodeLockHistory),
 
 	// The fallback (fallback.go) is last: every key no table above claims.
 	fallbackTable,
@@ -284,7 +290,7 @@ func decodeLot(w *row, ids []string, raw []byte) error {
 	}
 	w.u64(l.Version).text(l.Warehouse).text(l.Bay).text(l.Commodity).text(l.Grade).text(l.Unit).
 		text(l.Status.String()).text(l.Health.String()).text(l.Alert).u64(l.RegisteredQty).u64(l.LockedQty).
-		u64(l.IssuedQty).i64(int64(len(l.Live))).u64(l.Baseline).u64(l.Tolerance).i64(l.RegisteredAt)
+		u64(l.IssuedQty).i64(int64(len(l.Live))).u64(l.Baseline).u64(l.Tolerance).i64(l.RegisteredAt).u64(l.Expected)
 	return nil
 }
 

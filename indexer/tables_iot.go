@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/warehouse"
 )
 
 // Decoders of the IoT supervision's records (entries in recordTables).
@@ -69,5 +70,36 @@ func decodeAnchorHead(w *row, ids []string, raw []byte) error {
 		return err
 	}
 	w.u64(h.Version).u64(h.LastSeq).text(h.LastKey).u64(h.Anchors).u64(h.Readings)
+	return nil
+}
+
+func decodeDeviceMark(w *row, ids []string, raw []byte) error {
+	m, err := decodeAs[iot.DeviceMark](raw)
+	if err != nil {
+		return err
+	}
+	if err := sameID("device", ids[0], m.Device); err != nil {
+		return err
+	}
+	w.u64(m.Version).u64(m.Epoch).u64(m.Seq).i64(m.TimeMs).text(m.Op).i64(m.Height)
+	return nil
+}
+
+// decodeLockHistory writes a lot's lock history as its current phase and
+// how far back it reaches; the phases themselves stay in raw.
+func decodeLockHistory(w *row, ids []string, raw []byte) error {
+	h, err := decodeAs[warehouse.LockHistory](raw)
+	if err != nil {
+		return err
+	}
+	if err := sameID("lot", ids[0], h.Lot); err != nil {
+		return err
+	}
+	var since int64
+	if len(h.Phases) > 0 {
+		since = h.Phases[0].FromMs
+	}
+	cur := h.Current()
+	w.u64(h.Version).i64(int64(len(h.Phases))).i64(since).u64(cur.Expected).i64(int64(cur.Open)).u64(cur.OutQty)
 	return nil
 }

@@ -18,7 +18,7 @@ var (
 	ErrWithinTolerance  = receipt.NewError(504, "within_tolerance", receipt.KindRule, "evidence: weight within the lot's tolerance")
 	ErrNotSustained     = receipt.NewError(505, "not_sustained", receipt.KindRule, "evidence: drift not held for the sustain window")
 	ErrEvidenceGap      = receipt.NewError(506, "evidence_gap", receipt.KindRule, "evidence: readings are not consecutive")
-	ErrEvidenceStale    = receipt.NewError(507, "evidence_stale", receipt.KindRule, "evidence: reading older than the lot's lock or baseline")
+	ErrEvidenceStale    = receipt.NewError(507, "evidence_stale", receipt.KindRule, "evidence: reading older than the lot's lock, baseline or lock history")
 	ErrNotABreach       = receipt.NewError(508, "not_a_breach", receipt.KindRule, "evidence: readings do not show the claimed breach")
 	ErrReleaseOrderOpen = receipt.NewError(509, "release_order_open", receipt.KindRule, "evidence: a release order is open for the lot")
 	ErrLotInAlarm       = receipt.NewError(510, "lot_in_alarm", receipt.KindConflict, "lot: already in alarm; re-count to clear it")
@@ -33,6 +33,12 @@ var (
 	ErrRulesInvalid     = receipt.NewError(519, "iot_rules_invalid", receipt.KindInvalid, "iot rules: out of range")
 	ErrBreachKind       = receipt.NewError(520, "breach_kind", receipt.KindInvalid, "breach: unknown kind")
 	ErrNotSupervisor    = receipt.NewError(521, "not_supervisor", receipt.KindForbidden, "iot: signer may not supervise this warehouse")
+	ErrEvidenceTooOld   = receipt.NewError(522, "evidence_too_old", receipt.KindRule, "evidence: reading outside the evidence window of block time")
+	ErrReadingConsumed  = receipt.NewError(523, "reading_consumed", receipt.KindConflict, "evidence: reading not after the device's last reading used on chain")
+	ErrBaselineOff      = receipt.NewError(524, "baseline_disagrees", receipt.KindRule, "lot: baseline reading disagrees with the locked goods beyond tolerance")
+	ErrClosingMissing   = receipt.NewError(525, "closing_reading_missing", receipt.KindRule, "delivery: a reading of the bay's scale after the goods left is required")
+	ErrClosingInvalid   = receipt.NewError(526, "closing_reading_invalid", receipt.KindRule, "delivery: closing reading is not a stable bay-scale weight taken after the load-out")
+	ErrGapContradicted  = receipt.NewError(527, "gap_contradicted", receipt.KindRule, "gap: the chain holds a reading of the device from after the claimed silence")
 
 	// Supervisor-side refusals of a reading.
 	ErrReplayed        = receipt.NewError(530, "reading_replayed", receipt.KindConflict, "reading: sequence not above the device's last")

@@ -22,11 +22,17 @@ func BayToken(bay string) string {
 // LotView is what the evaluator knows of a locked lot of its warehouse, as
 // the chain last committed it.
 type LotView struct {
-	Lot       string
-	Bay       string
-	Unit      string
-	Baseline  uint64
+	Lot  string
+	Bay  string
+	Unit string
+	// Expected is the bay weight the lock expects now; Baselined says a
+	// baseline reading was adopted (until then the supervisor may propose
+	// one); Phases are the lock's history, which readings are judged
+	// against as of their time.
+	Expected  uint64
+	Baselined bool
 	Tolerance uint64
+	Phases    []warehouse.LockPhase
 	Health    warehouse.Health
 	Alert     string
 	// SinceMs is the earliest device time evidence may have (the lock, or
@@ -36,22 +42,47 @@ type LotView struct {
 	GapDevice string
 	GapAtMs   int64
 	// Devices are the active devices bound to the bay, sorted: each must
-	// be heard within the offline limit.
+	// be heard within the offline limit. Scaled says one is a bay scale,
+	// so a return to health needs a weight.
 	Devices []string
+	Scaled  bool
 }
 
 // NewLotView builds the view of a lot from its records. gap is the lot's
-// open alert (nil if none); devices are the active devices of its bay.
-func NewLotView(l *warehouse.Lot, w *Watch, gap *Alert, devices []string) LotView {
+// open alert (nil if none); devices are the active devices of its bay,
+// scaled whether one of them is a bay scale.
+func NewLotView(l *warehouse.Lot, w *Watch, h *warehouse.LockHistory, gap *Alert, devices []string, scaled bool) LotView {
 	v := LotView{
-		Lot: l.ID, Bay: l.Bay, Unit: l.Unit, Baseline: l.Baseline, Tolerance: l.Tolerance,
-		Health: l.Health, Alert: l.Alert, SinceMs: sinceMs(l, w), Devices: append([]string(nil), devices...),
+		Lot: l.ID, Bay: l.Bay, Unit: l.Unit, Expected: l.Expected, Baselined: l.Baseline != 0, Tolerance: l.Tolerance,
+		Health: l.Health, Alert: l.Alert, SinceMs: sinceMs(l, w), Devices: append([]string(nil), devices...), Scaled: scaled,
+	}
+	if h != nil {
+		v.Phases = append([]warehouse.LockPhase(nil), h.Phases...)
 	}
 	if gap != nil && gap.Kind == AlertGap {
 		v.GapDevice, v.GapAtMs = gap.Device, gap.sinceMs()
 	}
 	sort.Strings(v.Devices)
 	return v
+}
+
+// phaseAt is the lock phase in force at ms, and false before the history.
+func (v *LotView) phaseAt(ms int64) (warehouse.LockPhase, bool) {
+	h := warehouse.LockHistory{Phases: v.Phases}
+	return h.At(ms)
+}
+
+// samePhases reports whether two histories are the same.
+func samePhases(a, b []warehouse.LockPhase) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // FindingKind is what a finding asks the chain to do.
@@ -139,6 +170,11 @@ type Input struct {
 // EvalConfig configures an Evaluator.
 type EvalConfig struct {
 	Warehouse string
+	// EvidenceWindowMs is how old a reading may be, against block time, to
+	// count as evidence on chain (Params.EvidenceWindowSec): older
+	// readings are dropped from the runs that become evidence (default 15
+	// minutes).
+	EvidenceWindowMs int64
 	// RetryMs is how long a finding for a lot holds back the next one,
 	// while its tx is on its way; Settle(lot, false) ends it early.
 	RetryMs int64
@@ -166,8 +202,8 @@ type Evaluator struct {
 }
 
 type devState struct {
-	lastSeq uint64
-	lastMs  int64 // device time of the last accepted reading
+	last   Pos   // the last accepted reading's place
+	lastMs int64 // device time of the last accepted reading
 	seenMs  int64 // reference time it was last heard (or first watched)
 	seal    SealState
 	sealID  string
@@ -192,11 +228,21 @@ func NewEvaluator(cfg EvalConfig, rules Rules) *Evaluator {
 	if cfg.RetryMs <= 0 {
 		cfg.RetryMs = DefaultRetryMs
 	}
+	if cfg.EvidenceWindowMs <= 0 {
+		cfg.EvidenceWindowMs = receipt.DefaultParams().EvidenceWindowSec * 1000
+	}
 	return &Evaluator{cfg: cfg, rules: rules, byBay: map[string]*lotState{}, devs: map[string]*devState{}}
 }
 
 // SetRules replaces the rules (the chain's changed).
 func (e *Evaluator) SetRules(r Rules) { e.rules = r }
+
+// SetEvidenceWindow replaces the evidence window (the chain's changed).
+func (e *Evaluator) SetEvidenceWindow(ms int64) {
+	if ms > 0 {
+		e.cfg.EvidenceWindowMs = ms
+	}
+}
 
 // Rules returns the rules in force.
 func (e *Evaluator) Rules() Rules { return e.rules }
@@ -218,7 +264,8 @@ func (e *Evaluator) SetLots(views []LotView, nowMs int64) {
 			ls = &lotState{}
 		} else {
 			p := ls.view
-			rebased := p.Baseline != v.Baseline || p.Tolerance != v.Tolerance || p.Unit != v.Unit || p.SinceMs != v.SinceMs || p.Bay != v.Bay
+			rebased := p.Expected != v.Expected || p.Baselined != v.Baselined || p.Tolerance != v.Tolerance || p.Unit != v.Unit ||
+				p.SinceMs != v.SinceMs || p.Bay != v.Bay || !samePhases(p.Phases, v.Phases)
 			if rebased {
 				ls.run, ls.runDevice = nil, ""
 			}
@@ -272,7 +319,7 @@ func (e *Evaluator) Step(in Input) (*Finding, error) {
 	r := &in.Reading.Reading
 	late := false
 	if in.Redelivered {
-		if d := e.devs[r.Device]; d != nil && r.Seq <= d.lastSeq {
+		if d := e.devs[r.Device]; d != nil && !r.Pos().After(d.last) {
 			late = true
 		}
 	}
@@ -281,7 +328,7 @@ func (e *Evaluator) Step(in Input) (*Finding, error) {
 	}
 	if !late {
 		d := e.dev(r.Device)
-		d.lastSeq, d.lastMs, d.seenMs = r.Seq, r.TimeMs, max(d.seenMs, in.RefMs)
+		d.last, d.lastMs, d.seenMs = r.Pos(), r.TimeMs, max(d.seenMs, in.RefMs)
 		if r.Seal != nil {
 			d.seal, d.sealID = r.Seal.State, r.Seal.SealID
 		}
@@ -333,8 +380,8 @@ func (e *Evaluator) screen(in Input, late bool) error {
 		return err
 	}
 	d := e.devs[r.Device]
-	if d != nil && r.Seq <= d.lastSeq && !late {
-		return receipt.Errorf(ErrReplayed, "%s, device at %d", r.ID(), d.lastSeq)
+	if d != nil && !r.Pos().After(d.last) && !late {
+		return receipt.Errorf(ErrReplayed, "%s, device at %s", r.ID(), d.last)
 	}
 	if skew := r.TimeMs - in.RefMs; skew > e.rules.MaxSkewMs || -skew > e.rules.MaxSkewMs {
 		return receipt.Errorf(ErrClockSkew, "%s: device time %d ms off by %d ms", r.ID(), r.TimeMs, skew)
@@ -350,7 +397,7 @@ func (e *Evaluator) screen(in Input, late bool) error {
 const timeBackMs = 1_000
 
 func (e *Evaluator) plausible(r *Reading, d *devState) error {
-	if d != nil && d.lastSeq > 0 && r.TimeMs < d.lastMs-timeBackMs {
+	if d != nil && d.last.Seq > 0 && r.TimeMs < d.lastMs-timeBackMs {
 		return receipt.Errorf(ErrImplausible, "%s: time %d ms before the previous reading's %d ms", r.ID(), r.TimeMs, d.lastMs)
 	}
 	switch {
@@ -381,7 +428,7 @@ func (e *Evaluator) evaluate(ls *lotState, in Input) *Finding {
 	if f := e.events(ls, in); f != nil {
 		return f
 	}
-	if f := e.weigh(ls, s); f != nil {
+	if f := e.weigh(ls, s, in.RefMs); f != nil {
 		return f
 	}
 	if v.Health == warehouse.HealthUnverified {
@@ -390,8 +437,9 @@ func (e *Evaluator) evaluate(ls *lotState, in Input) *Finding {
 	return nil
 }
 
-// events checks the one-reading breaches: a tamper switch, an intrusion,
-// a seal broken or a door opened.
+// events checks the one-reading breaches: a tamper switch, a broken seal,
+// and an intrusion or an open door while no release order was open on the
+// lot when the reading was taken (a load-out moves goods and opens doors).
 func (e *Evaluator) events(ls *lotState, in Input) *Finding {
 	s := in.Reading
 	r := &s.Reading
@@ -401,20 +449,29 @@ func (e *Evaluator) events(ls *lotState, in Input) *Finding {
 	if r.TimeMs < ls.view.SinceMs {
 		return nil
 	}
+	ph, known := ls.view.phaseAt(r.TimeMs)
+	if !known {
+		return nil // before the lock's history: proves nothing
+	}
 	switch {
 	case r.Heartbeat != nil && r.Heartbeat.Tamper:
 		return breach(AlertTamper)
+	case r.Seal != nil && r.Seal.State == SealBroken:
+		return breach(AlertSeal)
+	case ph.Moving():
+		return nil
 	case r.Motion != nil && Intrusion(r.Motion, &e.rules):
 		return breach(AlertMotion)
-	case r.Seal != nil && (r.Seal.State == SealBroken || r.Seal.State == SealOpen):
+	case r.Seal != nil && r.Seal.State == SealOpen:
 		return breach(AlertSeal)
 	}
 	return nil
 }
 
 // weigh extends the lot's run of bay-scale readings and checks it for a
-// step and for drift.
-func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
+// step and for drift, each stable weight judged against the lock as it
+// stood when the reading was taken.
+func (e *Evaluator) weigh(ls *lotState, s *SignedReading, refMs int64) *Finding {
 	r := &s.Reading
 	v := &ls.view
 	if r.Weight == nil && r.Heartbeat == nil {
@@ -423,10 +480,12 @@ func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
 	if r.Weight == nil && r.Device != ls.runDevice {
 		return nil // another device's heartbeat: not part of the scale's run
 	}
-	if len(ls.run) > 0 && (r.Device != ls.runDevice || r.Seq != ls.run[len(ls.run)-1].Reading.Seq+1) {
-		ls.run, ls.runDevice = nil, "" // another scale, or a reading missed: start again
+	if len(ls.run) > 0 && (r.Device != ls.runDevice || !r.Pos().Next(ls.run[len(ls.run)-1].Reading.Pos())) {
+		ls.run, ls.runDevice = nil, "" // another scale, a reading missed or a restart: start again
 	}
-	if r.TimeMs < v.SinceMs {
+	ls.trim(refMs - e.cfg.EvidenceWindowMs + evidenceSlackMs)
+	ph, known := v.phaseAt(r.TimeMs)
+	if r.TimeMs < v.SinceMs || !known {
 		ls.run, ls.runDevice = nil, ""
 		return nil
 	}
@@ -440,10 +499,7 @@ func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
 		ls.run, ls.runDevice = nil, "" // proves nothing about this lot
 		return nil
 	}
-	if v.Baseline == 0 {
-		if e.cfg.AutoBaseline && r.Weight.Stable && r.Weight.Qty > 0 {
-			return &Finding{Kind: FindBaseline, Lot: v.Lot, Evidence: []SignedReading{*s}}
-		}
+	if v.Expected == 0 {
 		return nil
 	}
 	if !r.Weight.Stable {
@@ -452,25 +508,29 @@ func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
 		}
 		return nil
 	}
-	if Deviation(r.Weight.Qty, v.Baseline) <= v.Tolerance {
+	if ph.Excess(r.Weight.Qty, v.Tolerance) == 0 {
 		ls.run, ls.runDevice = nil, ""
 		if v.Health == warehouse.HealthUnverified {
 			ls.freshWeightIfAfter(s, v.GapAtMs)
+		}
+		if !v.Baselined && e.cfg.AutoBaseline && !ph.Moving() && r.Weight.Qty > 0 && Deviation(r.Weight.Qty, v.Expected) <= v.Tolerance {
+			return &Finding{Kind: FindBaseline, Lot: v.Lot, Evidence: []SignedReading{*s}}
 		}
 		return nil
 	}
 	ls.runDevice = r.Device
 	ls.push(s, int(e.rules.MaxEvidence))
 
-	// Step: the last StepReadings stable readings all beyond the step threshold.
-	step := e.rules.StepThreshold(v.Baseline, v.Tolerance, v.Unit)
+	// Step: the last StepReadings stable readings all outside the band by
+	// the step margin.
 	n, from := uint32(0), -1
 	for i := len(ls.run) - 1; i >= 0 && n < e.rules.StepReadings; i-- {
-		w := ls.run[i].Reading.Weight
-		if w == nil || !w.Stable {
+		rr := &ls.run[i].Reading
+		if rr.Weight == nil || !rr.Weight.Stable {
 			continue
 		}
-		if Deviation(w.Qty, v.Baseline) <= step {
+		p, _ := v.phaseAt(rr.TimeMs)
+		if p.Excess(rr.Weight.Qty, v.Tolerance) <= e.rules.StepMargin(p.Expected, v.Unit) {
 			break
 		}
 		n, from = n+1, i
@@ -479,7 +539,7 @@ func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
 		return &Finding{Kind: FindBreach, Alert: AlertStep, Lot: v.Lot, Evidence: cloneReadings(ls.run[from:])}
 	}
 
-	// Drift: enough stable readings beyond tolerance, held long enough.
+	// Drift: enough stable readings outside the band, held long enough.
 	var stable uint32
 	first, firstMs, lastMs := -1, int64(0), int64(0)
 	for i := range ls.run {
@@ -497,6 +557,25 @@ func (e *Evaluator) weigh(ls *lotState, s *SignedReading) *Finding {
 		return &Finding{Kind: FindBreach, Alert: AlertDrift, Lot: v.Lot, Evidence: cloneReadings(ls.run[first:])}
 	}
 	return nil
+}
+
+// evidenceSlackMs keeps a run's readings this much younger than the
+// evidence window: a finding still has to reach a block.
+const evidenceSlackMs = 60_000
+
+// trim drops the run's readings older than fromMs: the chain would refuse
+// them as evidence.
+func (ls *lotState) trim(fromMs int64) {
+	i := 0
+	for i < len(ls.run) && ls.run[i].Reading.TimeMs < fromMs {
+		i++
+	}
+	if i > 0 {
+		ls.run = append(ls.run[:0], ls.run[i:]...)
+		if len(ls.run) == 0 {
+			ls.runDevice = ""
+		}
+	}
 }
 
 func (ls *lotState) push(s *SignedReading, limit int) {
@@ -526,7 +605,7 @@ func (e *Evaluator) returned(ls *lotState, s *SignedReading) *Finding {
 		c := *s
 		ls.fresh = &c
 	}
-	if ls.fresh == nil || (v.Baseline > 0 && ls.freshWeight == nil) {
+	if ls.fresh == nil || (v.Scaled && ls.freshWeight == nil) {
 		return nil
 	}
 	ev := []SignedReading{*ls.fresh}
@@ -561,12 +640,12 @@ func (e *Evaluator) Tick(nowMs int64) []Finding {
 	return out
 }
 
-// LastSeq is the last accepted sequence of a device (0 if none).
-func (e *Evaluator) LastSeq(device string) uint64 {
+// LastPos is the place of a device's last accepted reading (zero if none).
+func (e *Evaluator) LastPos(device string) Pos {
 	if d, ok := e.devs[device]; ok {
-		return d.lastSeq
+		return d.last
 	}
-	return 0
+	return Pos{}
 }
 
 func cloneReadings(rs []SignedReading) []SignedReading {

@@ -30,7 +30,7 @@ func CheckDevice(d *warehouse.Device, k Kind, wh, bay string, nowSec int64) erro
 
 // checkEvidenceShape checks a list of readings alone: a count within
 // limit, each reading well formed and signed, no reading twice, and each
-// device's readings in increasing sequence.
+// device's readings in increasing (epoch, sequence).
 func checkEvidenceShape(ev []SignedReading, limit int) error {
 	if len(ev) == 0 {
 		return receipt.Errorf(receipt.ErrMissingField, "evidence")
@@ -38,7 +38,7 @@ func checkEvidenceShape(ev []SignedReading, limit int) error {
 	if len(ev) > limit {
 		return receipt.Errorf(receipt.ErrLimit, "%d readings, at most %d", len(ev), limit)
 	}
-	last := make(map[string]uint64, 4) // device → its last sequence so far
+	last := make(map[string]Pos, 4) // device → its last position so far
 	for i := range ev {
 		r := &ev[i].Reading
 		if err := r.Check(); err != nil {
@@ -47,18 +47,28 @@ func checkEvidenceShape(ev []SignedReading, limit int) error {
 		if ev[i].Sig == ([64]byte{}) {
 			return receipt.Errorf(ErrUnsigned, "%s", r.ID())
 		}
-		if prev, ok := last[r.Device]; ok && prev >= r.Seq {
-			return receipt.Errorf(ErrEvidenceOrder, "%s after %s", r.ID(), ReadingID(r.Device, prev))
+		if prev, ok := last[r.Device]; ok && !r.Pos().After(prev) {
+			return receipt.Errorf(ErrEvidenceOrder, "%s after %s", r.ID(), ReadingID(r.Device, prev.Epoch, prev.Seq))
 		}
-		last[r.Device] = r.Seq
+		last[r.Device] = r.Pos()
 	}
 	return nil
 }
 
+// LoadMark reads a device's consumption mark (nil if none of its readings
+// was ever used on chain).
+func LoadMark(x *receipt.Exec, device string) *DeviceMark {
+	m, _ := receipt.Load[DeviceMark](x, DeviceMarkKey(device))
+	return m
+}
+
 // verifyReading checks one evidence reading against state: its device is
 // trusted for its kind and bound to the lot's bay, its signature is the
-// device's, and it is not older than sinceMs.
-func verifyReading(x *receipt.Exec, s *SignedReading, l *warehouse.Lot, sinceMs int64) (*warehouse.Device, error) {
+// device's, it is not older than sinceMs, it was taken inside the evidence
+// window of block time (Params.EvidenceWindowSec back, Rules.MaxSkewMs
+// ahead), and it comes after the last reading of its device the chain
+// consumed. The caller consumes it (consume) if the op succeeds.
+func verifyReading(x *receipt.Exec, rules *Rules, s *SignedReading, l *warehouse.Lot, sinceMs int64) (*warehouse.Device, error) {
 	r := &s.Reading
 	d, err := warehouse.LoadDevice(x, r.Device)
 	if err != nil {
@@ -70,16 +80,75 @@ func verifyReading(x *receipt.Exec, s *SignedReading, l *warehouse.Lot, sinceMs 
 	if !x.VerifySig(d.PubKey, SignBytes(r), s.Sig) {
 		return nil, receipt.Errorf(ErrReadingSignature, "%s", r.ID())
 	}
+	if err := checkFresh(x, rules, r); err != nil {
+		return nil, err
+	}
+	if m := LoadMark(x, r.Device); m != nil && !r.Pos().After(m.Pos()) {
+		return nil, receipt.Errorf(ErrReadingConsumed, "%s: the chain used %s's reading %s (%s)", r.ID(), r.Device, m.Pos(), m.Op)
+	}
 	if r.TimeMs < sinceMs {
 		return nil, receipt.Errorf(ErrEvidenceStale, "%s at %d ms, lot watched since %d ms", r.ID(), r.TimeMs, sinceMs)
 	}
 	return d, nil
 }
 
-// sinceMs is the earliest device time evidence about the lot may have: its
-// registration, or its last baseline.
+// checkFresh checks a reading was taken inside the evidence window of
+// block time.
+func checkFresh(x *receipt.Exec, rules *Rules, r *Reading) error {
+	blockMs := x.Block.Time * 1000
+	windowMs := x.Params().EvidenceWindowSec * 1000
+	switch {
+	case r.TimeMs < blockMs-windowMs:
+		return receipt.Errorf(ErrEvidenceTooOld, "%s taken at %d ms, %d ms before block time; the window is %d ms",
+			r.ID(), r.TimeMs, blockMs-r.TimeMs, windowMs)
+	case r.TimeMs > blockMs+rules.MaxSkewMs:
+		return receipt.Errorf(ErrEvidenceTooOld, "%s taken at %d ms, %d ms after block time; clocks may differ by %d ms",
+			r.ID(), r.TimeMs, r.TimeMs-blockMs, rules.MaxSkewMs)
+	}
+	return nil
+}
+
+// consume records readings as used on chain: each device's mark moves to
+// the last of its readings among them.
+func consume(x *receipt.Exec, op string, ev ...*SignedReading) {
+	marks := make(map[string]*DeviceMark, 2)
+	var order []string
+	for _, s := range ev {
+		r := &s.Reading
+		m, ok := marks[r.Device]
+		if !ok {
+			if m = LoadMark(x, r.Device); m == nil {
+				m = &DeviceMark{Device: r.Device}
+			}
+			marks[r.Device] = m
+			order = append(order, r.Device)
+		}
+		if r.Pos().After(m.Pos()) {
+			m.Epoch, m.Seq, m.TimeMs = r.Epoch, r.Seq, r.TimeMs
+		}
+	}
+	for _, dev := range order {
+		m := marks[dev]
+		m.Op, m.Height = op, x.Block.Height
+		m.Version++
+		receipt.Save(x, DeviceMarkKey(dev), m)
+	}
+}
+
+func consumeAll(x *receipt.Exec, op string, ev []SignedReading) {
+	ptrs := make([]*SignedReading, len(ev))
+	for i := range ev {
+		ptrs[i] = &ev[i]
+	}
+	consume(x, op, ptrs...)
+}
+
+// sinceMs is the earliest device time evidence about the lot may have: the
+// second after the block that registered it (block time is in whole
+// seconds; a reading in that second may predate the goods' arrival), or
+// its last baseline.
 func sinceMs(l *warehouse.Lot, w *Watch) int64 {
-	return max(l.RegisteredAt*1000, w.BaselineAtMs)
+	return max((l.RegisteredAt+1)*1000, w.BaselineAtMs)
 }
 
 // proof is what proving a breach established.
@@ -88,46 +157,70 @@ type proof struct {
 	lastMs int64  // device time of the last evidence reading
 }
 
+// phaseAt is the lock phase a reading is judged against: the lock as it
+// stood when the reading was taken.
+func phaseAt(h *warehouse.LockHistory, r *Reading) (warehouse.LockPhase, error) {
+	p, ok := h.At(r.TimeMs)
+	if !ok {
+		return p, receipt.Errorf(ErrEvidenceStale, "%s at %d ms predates the lock history", r.ID(), r.TimeMs)
+	}
+	return p, nil
+}
+
 // proveBreach checks that the evidence proves a breach of kind k against
-// the lot as recorded. Drift and step need consecutive readings of one bay
-// scale: every stable weight among them beyond the threshold, enough of
-// them, and (drift) spanning the sustain window; unstable weights and
-// heartbeats of the same scale may sit between them. Motion, seal and
-// tamper need readings that each show the breach.
+// the lock as it stood when each reading was taken. Drift and step need
+// consecutive readings of one bay scale: every stable weight among them
+// outside the lock's band by the kind's margin, enough of them, and
+// (drift) spanning the sustain window; unstable weights and heartbeats of
+// the same scale may sit between them. Motion, seal and tamper need
+// readings that each show the breach; motion and an open door count only
+// if no release order was open on the lot when they were seen.
 func proveBreach(x *receipt.Exec, rules *Rules, l *warehouse.Lot, w *Watch, k AlertKind, ev []SignedReading) (proof, error) {
 	since := sinceMs(l, w)
+	hist := warehouse.LoadLockHistory(x, l.ID)
 	var p proof
 	for i := range ev {
-		if _, err := verifyReading(x, &ev[i], l, since); err != nil {
+		if _, err := verifyReading(x, rules, &ev[i], l, since); err != nil {
+			return p, err
+		}
+		if _, err := phaseAt(hist, &ev[i].Reading); err != nil {
 			return p, err
 		}
 		p.lastMs = max(p.lastMs, ev[i].Reading.TimeMs)
 	}
 	p.device = ev[0].Reading.Device
+	moving := func(r *Reading) error {
+		ph, _ := hist.At(r.TimeMs)
+		if ph.Moving() {
+			return receipt.Errorf(ErrReleaseOrderOpen, "%s: %d release order(s) open on %s when it was taken", r.ID(), ph.Open, l.ID)
+		}
+		return nil
+	}
 	switch k {
 	case AlertDrift, AlertStep:
-		return p, proveWeight(rules, l, k, ev)
+		return p, proveWeight(rules, l, hist, k, ev)
 	case AlertMotion:
 		for i := range ev {
-			m := ev[i].Reading.Motion
-			if m == nil || !Intrusion(m, rules) {
-				return p, receipt.Errorf(ErrNotABreach, "%s is not an intrusion", ev[i].Reading.ID())
+			r := &ev[i].Reading
+			if r.Motion == nil || !Intrusion(r.Motion, rules) {
+				return p, receipt.Errorf(ErrNotABreach, "%s is not an intrusion", r.ID())
+			}
+			if err := moving(r); err != nil {
+				return p, err
 			}
 		}
-		return p, noOpenRelease(x, l)
+		return p, nil
 	case AlertSeal:
-		open := false
 		for i := range ev {
-			s := ev[i].Reading.Seal
+			r := &ev[i].Reading
 			switch {
-			case s == nil || s.State == SealClosed:
-				return p, receipt.Errorf(ErrNotABreach, "%s shows no broken or open seal", ev[i].Reading.ID())
-			case s.State == SealOpen:
-				open = true
+			case r.Seal == nil || r.Seal.State == SealClosed:
+				return p, receipt.Errorf(ErrNotABreach, "%s shows no broken or open seal", r.ID())
+			case r.Seal.State == SealOpen:
+				if err := moving(r); err != nil {
+					return p, err
+				}
 			}
-		}
-		if open {
-			return p, noOpenRelease(x, l)
 		}
 		return p, nil
 	case AlertTamper:
@@ -152,14 +245,14 @@ func Intrusion(m *Motion, rules *Rules) bool {
 	return false
 }
 
-func proveWeight(rules *Rules, l *warehouse.Lot, k AlertKind, ev []SignedReading) error {
-	if l.Baseline == 0 {
-		return receipt.Errorf(ErrNoBaseline, "%s", l.ID)
+func proveWeight(rules *Rules, l *warehouse.Lot, hist *warehouse.LockHistory, k AlertKind, ev []SignedReading) error {
+	if l.Expected == 0 {
+		return receipt.Errorf(ErrNoBaseline, "%s has no expected bay weight", l.ID)
 	}
 	dev := ev[0].Reading.Device
-	threshold, need := l.Tolerance, rules.DriftReadings
+	need := rules.DriftReadings
 	if k == AlertStep {
-		threshold, need = rules.StepThreshold(l.Baseline, l.Tolerance, l.Unit), rules.StepReadings
+		need = rules.StepReadings
 	}
 	var stable uint32
 	var firstMs, lastMs int64
@@ -168,7 +261,7 @@ func proveWeight(rules *Rules, l *warehouse.Lot, k AlertKind, ev []SignedReading
 		if r.Device != dev {
 			return receipt.Errorf(ErrNotABreach, "evidence mixes devices %s and %s", dev, r.Device)
 		}
-		if i > 0 && r.Seq != ev[i-1].Reading.Seq+1 {
+		if i > 0 && !r.Pos().Next(ev[i-1].Reading.Pos()) {
 			return receipt.Errorf(ErrEvidenceGap, "%s follows %s", r.ID(), ev[i-1].Reading.ID())
 		}
 		if i > 0 && r.TimeMs < ev[i-1].Reading.TimeMs {
@@ -182,8 +275,14 @@ func proveWeight(rules *Rules, l *warehouse.Lot, k AlertKind, ev []SignedReading
 			if !r.Weight.Stable {
 				continue
 			}
-			if d := Deviation(r.Weight.Qty, l.Baseline); d <= threshold {
-				return receipt.Errorf(ErrWithinTolerance, "%s: %d off baseline %d, threshold %d", r.ID(), d, l.Baseline, threshold)
+			ph, _ := hist.At(r.TimeMs)
+			var margin uint64
+			if k == AlertStep {
+				margin = rules.StepMargin(ph.Expected, l.Unit)
+			}
+			if ex := ph.Excess(r.Weight.Qty, l.Tolerance); ex <= margin {
+				lo, hi := ph.Band(l.Tolerance)
+				return receipt.Errorf(ErrWithinTolerance, "%s: %d %s, the lock allowed %d..%d then (margin %d)", r.ID(), r.Weight.Qty, l.Unit, lo, hi, margin)
 			}
 			if stable == 0 {
 				firstMs = r.TimeMs
@@ -196,25 +295,10 @@ func proveWeight(rules *Rules, l *warehouse.Lot, k AlertKind, ev []SignedReading
 		}
 	}
 	if stable < need {
-		return receipt.Errorf(ErrEvidenceTooFew, "%d stable readings beyond %d, need %d", stable, threshold, need)
+		return receipt.Errorf(ErrEvidenceTooFew, "%d stable readings outside the lock's band, need %d", stable, need)
 	}
 	if k == AlertDrift && lastMs-firstMs < rules.DriftSustainMs {
 		return receipt.Errorf(ErrNotSustained, "held %d ms, need %d ms", lastMs-firstMs, rules.DriftSustainMs)
-	}
-	return nil
-}
-
-// noOpenRelease checks no live receipt of the lot has an open release
-// order: only then is activity in its bay unexplained.
-func noOpenRelease(x *receipt.Exec, l *warehouse.Lot) error {
-	for _, id := range l.Live {
-		r, err := receipt.LoadReceipt(x, id)
-		if err != nil {
-			return err
-		}
-		if r.ReleaseOrder != "" {
-			return receipt.Errorf(ErrReleaseOrderOpen, "%s on %s", r.ReleaseOrder, r.ID)
-		}
 	}
 	return nil
 }

@@ -17,10 +17,14 @@ import (
 
 const t0 = 1_767_225_600 // 2026-01-01
 
+// lockExpects is what the bench lot's bay should weigh: 50 t of goods on
+// the demo bay's tare.
+const lockExpects = 50_000 + ledger.DemoBayTareKg
+
 func TestReadingWireForm(t *testing.T) {
 	w := ledger.NewWorld("iot", t0+365*86400)
 	key := w.Devices["WH-QD-01-LC-01"].Key
-	r := iot.Reading{Event: "e-1", Device: "WH-QD-01-LC-01", Seq: 7, TimeMs: t0 * 1000,
+	r := iot.Reading{Event: "e-1", Device: "WH-QD-01-LC-01", Epoch: 3, Seq: 7, TimeMs: t0 * 1000,
 		Weight: &iot.BayWeight{Qty: 50_000, Unit: "kg", Stable: true}}
 	s := iot.Sign(r, key)
 	data := iot.Encode(&s)
@@ -28,7 +32,7 @@ func TestReadingWireForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, s, *got)
 	assert.Equal(t, iot.SignBytes(&r), msg, "the signed bytes are the wire bytes minus the signature")
-	assert.Equal(t, "WH-QD-01-LC-01:7", got.Reading.ID())
+	assert.Equal(t, "WH-QD-01-LC-01:3:7", got.Reading.ID())
 
 	_, _, err = iot.Decode(append(append([]byte{}, data...), 0))
 	assert.ErrorIs(t, err, iot.ErrReadingInvalid, "trailing bytes")
@@ -44,6 +48,7 @@ func TestReadingWireForm(t *testing.T) {
 	assert.ErrorIs(t, err, iot.ErrReadingInvalid, "no payload")
 	for _, bad := range []func(*iot.Reading){
 		func(r *iot.Reading) { r.Seq = 0 },
+		func(r *iot.Reading) { r.Epoch = 0 },
 		func(r *iot.Reading) { r.Event = "" },
 		func(r *iot.Reading) { r.Device = "a/b" },
 		func(r *iot.Reading) { r.TimeMs = -1 },
@@ -90,8 +95,9 @@ type bench struct {
 	sim  *ledger.Sim
 	w    *ledger.World
 	ev   *iot.Evaluator
-	seq  map[string]uint64
-	nowM int64 // the supervisor's clock, ms
+	seq   map[string]uint64
+	epoch map[string]uint64
+	nowM  int64 // the supervisor's clock, ms
 	lot  string
 	bay  string
 	// applied counts findings the chain accepted, by name.
@@ -102,7 +108,7 @@ func newBench(t *testing.T, rules iot.Rules) *bench {
 	w := ledger.NewWorld("iot", t0+365*86400)
 	sim, err := ledger.NewSim(w, "ewr-iot", t0)
 	require.NoError(t, err)
-	b := &bench{t: t, sim: sim, w: w, seq: map[string]uint64{}, nowM: t0*1000 + 1_000, lot: "LOT-1", bay: "BAY-01", applied: map[string]int{}}
+	b := &bench{t: t, sim: sim, w: w, seq: map[string]uint64{}, epoch: map[string]uint64{}, nowM: t0*1000 + 1_000, lot: "LOT-1", bay: "BAY-01", applied: map[string]int{}}
 	if rules != iot.DefaultRules() {
 		_, err := sim.Do([]string{ledger.Admin1, ledger.Admin2}, &iot.SetRules{Rules: rules})
 		require.NoError(t, err)
@@ -140,7 +146,8 @@ func (b *bench) refresh() {
 	if l.Alert != "" {
 		gap, _ = receipt.Load[iot.Alert](x, iot.AlertKey(l.Alert))
 	}
-	b.ev.SetLots([]iot.LotView{iot.NewLotView(l, iot.LoadWatch(x, b.lot), gap, []string{b.dev("LC"), b.dev("CAM"), b.dev("SEAL")})}, b.nowM)
+	b.ev.SetLots([]iot.LotView{iot.NewLotView(l, iot.LoadWatch(x, b.lot), warehouse.LoadLockHistory(x, b.lot), gap,
+		[]string{b.dev("LC"), b.dev("CAM"), b.dev("SEAL")}, true)}, b.nowM)
 }
 
 func (b *bench) lotRec() *warehouse.Lot {
@@ -151,10 +158,29 @@ func (b *bench) lotRec() *warehouse.Lot {
 // send signs a reading of device at the current clock and steps it
 // through the evaluator; a finding goes to the chain signed by the CM.
 func (b *bench) send(device string, r iot.Reading) (*iot.Finding, error) {
-	b.seq[device]++
-	r.Event, r.Device, r.Seq, r.TimeMs = fmt.Sprintf("e%d", b.seq[device]), device, b.seq[device], b.nowM
-	s := iot.Sign(r, b.w.Devices[device].Key)
+	s := b.sign(device, r)
 	return b.step(&s, true)
+}
+
+// sign signs r as device's next reading at the current clock.
+func (b *bench) sign(device string, r iot.Reading) iot.SignedReading {
+	b.seq[device]++
+	r.Event, r.Device, r.Epoch, r.Seq, r.TimeMs = fmt.Sprintf("e%d", b.seq[device]), device, max(b.epoch[device], 1), b.seq[device], b.nowM
+	return iot.Sign(r, b.w.Devices[device].Key)
+}
+
+// restart reboots a device: a new epoch, its sequence from 1.
+func (b *bench) restart(device string) {
+	b.epoch[device] = max(b.epoch[device], 1) + 1
+	b.seq[device] = 0
+}
+
+// sync moves block time to the supervisor's clock: the next block is
+// now.
+func (b *bench) sync() {
+	if t := b.nowM / 1000; t > b.sim.Block.Time {
+		b.sim.Block.Time = t
+	}
 }
 
 func (b *bench) step(s *iot.SignedReading, sigOK bool) (*iot.Finding, error) {
@@ -172,6 +198,7 @@ func (b *bench) step(s *iot.SignedReading, sigOK bool) (*iot.Finding, error) {
 
 func (b *bench) apply(f *iot.Finding) {
 	b.t.Helper()
+	b.sync()
 	err := b.do([]string{ledger.Inspector}, f.Op())
 	require.NoError(b.t, err, "the chain refused the evaluator's %s finding", f.Name())
 	b.applied[f.Name()]++
@@ -201,10 +228,10 @@ func TestEvaluatorNoiseStaysClean(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	// Baseline from the first stable reading (auto-baseline).
-	_, err := b.weight(50_050, true)
+	_, err := b.weight(50_530, true)
 	require.NoError(t, err)
 	require.Equal(t, 1, b.applied["baseline"])
-	require.Equal(t, uint64(50_050), b.lotRec().Baseline)
+	require.Equal(t, uint64(50_530), b.lotRec().Baseline)
 
 	// Eight hours: a reading every 10–60 s with ±0.1% noise (tolerance 300
 	// kg is 0.6%), heartbeats every 45 s, a low-confidence camera event
@@ -214,7 +241,7 @@ func TestEvaluatorNoiseStaysClean(t *testing.T) {
 	for b.nowM < end {
 		b.nowM += 10_000 + rng.Int64N(50_000)
 		noise := rng.Int64N(101) - 50
-		_, err := b.weight(uint64(50_050+noise), rng.IntN(20) != 0)
+		_, err := b.weight(uint64(50_530+noise), rng.IntN(20) != 0)
 		require.NoError(t, err)
 		for nextHB <= b.nowM {
 			b.heartbeats()
@@ -232,8 +259,8 @@ func TestEvaluatorNoiseStaysClean(t *testing.T) {
 
 func TestEvaluatorStep(t *testing.T) {
 	b := newBench(t, iot.DefaultRules())
-	b.weight(50_000, true)
-	f, err := b.weight(49_500, true) // 500 off: beyond 300 tolerance, within the step 300+250
+	b.weight(lockExpects, true)
+	f, err := b.weight(lockExpects-500, true) // 500 off: beyond 300 tolerance, within the step margin of 250 beyond it
 	require.NoError(t, err)
 	require.Nil(t, f)
 	b.nowM += 5_000
@@ -251,14 +278,14 @@ func TestEvaluatorStep(t *testing.T) {
 
 func TestEvaluatorDrift(t *testing.T) {
 	b := newBench(t, iot.DefaultRules())
-	b.weight(50_000, true)
+	b.weight(lockExpects, true)
 	// 400 kg of shrink, held: beyond tolerance, under the step threshold.
 	var f *iot.Finding
 	for i := 0; i < 12 && f == nil; i++ {
 		b.nowM += 60_000
 		b.heartbeats()
 		var err error
-		f, err = b.weight(49_600, true)
+		f, err = b.weight(lockExpects-400, true)
 		require.NoError(t, err)
 		if i < 5 {
 			require.Nil(t, f, "minute %d: not yet sustained", i+1)
@@ -270,12 +297,12 @@ func TestEvaluatorDrift(t *testing.T) {
 
 	// Drift that comes back inside tolerance resets.
 	b2 := newBench(t, iot.DefaultRules())
-	b2.weight(50_000, true)
+	b2.weight(lockExpects, true)
 	for i := range 20 {
 		b2.nowM += 60_000
-		qty := uint64(49_600)
+		qty := uint64(lockExpects - 400)
 		if i%4 == 3 {
-			qty = 49_900
+			qty = lockExpects - 100
 		}
 		f, err := b2.weight(qty, true)
 		require.NoError(t, err)
@@ -295,7 +322,7 @@ func TestEvaluatorMotionSealTamper(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := newBench(t, iot.DefaultRules())
-			b.weight(50_000, true)
+			b.weight(lockExpects, true)
 			f, err := b.send(b.dev(c.dev), c.r)
 			require.NoError(t, err)
 			require.NotNil(t, f)
@@ -309,7 +336,7 @@ func TestEvaluatorGapAndReturn(t *testing.T) {
 	r := iot.DefaultRules()
 	r.OfflineAfterMs = 10_000
 	b := newBench(t, r)
-	b.weight(50_000, true)
+	b.weight(lockExpects, true)
 	for range 5 {
 		b.nowM += 3_000
 		b.heartbeats()
@@ -330,7 +357,7 @@ func TestEvaluatorGapAndReturn(t *testing.T) {
 	f, err := b.send(b.dev("CAM"), iot.Reading{Heartbeat: &iot.Heartbeat{}})
 	require.NoError(t, err)
 	assert.Nil(t, f, "no weight since the gap yet")
-	f, err = b.weight(50_020, true)
+	f, err = b.weight(lockExpects+20, true)
 	require.NoError(t, err)
 	require.NotNil(t, f)
 	assert.Equal(t, "verified", f.Name())
@@ -340,11 +367,11 @@ func TestEvaluatorGapAndReturn(t *testing.T) {
 func TestEvaluatorRefusals(t *testing.T) {
 	b := newBench(t, iot.DefaultRules())
 	lc := b.dev("LC")
-	_, err := b.weight(50_000, true)
+	_, err := b.weight(lockExpects, true)
 	require.NoError(t, err)
 	key := b.w.Devices[lc].Key
 	mk := func(seq uint64, ms int64, r iot.Reading) *iot.SignedReading {
-		r.Event, r.Device, r.Seq, r.TimeMs = "e", lc, seq, ms
+		r.Event, r.Device, r.Epoch, r.Seq, r.TimeMs = "e", lc, 1, seq, ms
 		s := iot.Sign(r, key)
 		return &s
 	}
@@ -408,7 +435,7 @@ func TestEvaluatorRefusals(t *testing.T) {
 		assert.ErrorIs(t, err, c.want)
 	}
 	assert.Equal(t, warehouse.HealthOK, b.lotRec().Health, "no refused reading changed anything")
-	assert.Equal(t, uint64(1), b.ev.LastSeq(lc))
+	assert.Equal(t, iot.Pos{Epoch: 1, Seq: 1}, b.ev.LastPos(lc))
 	// A broken seal cannot close again.
 	b.send(b.dev("SEAL"), iot.Reading{Seal: &iot.Seal{SealID: "S-2", State: iot.SealBroken}})
 	_, err = b.send(b.dev("SEAL"), iot.Reading{Seal: &iot.Seal{SealID: "S-2", State: iot.SealClosed}})
@@ -423,10 +450,142 @@ func (b *bench) input(s *iot.SignedReading, sigOK bool) iot.Input {
 
 func TestEvidenceDigestIsCanonical(t *testing.T) {
 	w := ledger.NewWorld("iot", t0+86400)
-	s := iot.Sign(iot.Reading{Event: "e", Device: "WH-QD-01-LC-01", Seq: 1, TimeMs: 1, Weight: &iot.BayWeight{Unit: "kg"}}, w.Devices["WH-QD-01-LC-01"].Key)
+	s := iot.Sign(iot.Reading{Event: "e", Device: "WH-QD-01-LC-01", Epoch: 1, Seq: 1, TimeMs: 1, Weight: &iot.BayWeight{Unit: "kg"}}, w.Devices["WH-QD-01-LC-01"].Key)
 	a := iot.EvidenceDigest("L", iot.AlertStep, []iot.SignedReading{s})
 	var back iot.SignedReading
 	require.NoError(t, canon.Unmarshal(canon.Marshal(&s), &back))
 	assert.Equal(t, a, iot.EvidenceDigest("L", iot.AlertStep, []iot.SignedReading{back}))
 	assert.NotEqual(t, a, iot.EvidenceDigest("L", iot.AlertDrift, []iot.SignedReading{s}))
+}
+
+// loadOut opens a release order for qty of R-1 and tells the evaluator.
+func (b *bench) loadOut(qty uint64) string {
+	b.t.Helper()
+	b.sync()
+	r, _ := ledger.Get[receipt.Receipt](b.sim.Store, receipt.ReceiptKey("R-1"))
+	require.NoError(b.t, b.do([]string{ledger.TraderA}, &warehouse.RequestDelivery{Receipt: "R-1", Version: r.Version, Quantity: qty}))
+	b.refresh()
+	return warehouse.ReleaseOrderID("R-1", r.Deliveries+1)
+}
+
+// closeLoadOut confirms ro with a ticket of net and the scale's reading
+// of closingQty, and tells the evaluator.
+func (b *bench) closeLoadOut(ro string, net, closingQty uint64) {
+	b.t.Helper()
+	b.sync()
+	ticket := b.w.Ticket(ledger.Weighbridge1, "OUT-"+ro, warehouse.Out, net+15_000, 15_000, ro, b.nowM/1000)
+	closing := b.sign(b.dev("LC"), iot.Reading{Weight: &iot.BayWeight{Qty: closingQty, Unit: "kg", Stable: true}})
+	_, err := b.step(&closing, true)
+	require.NoError(b.t, err)
+	require.NoError(b.t, b.do([]string{ledger.Operator}, &warehouse.ConfirmDelivery{ReleaseOrder: ro,
+		Tickets: []warehouse.SignedTicket{ticket}, Closing: iot.Encode(&closing)}))
+	b.refresh()
+}
+
+// TestEvaluatorLoadOutIsNoBreach runs a partial delivery past the
+// evaluator: while the release order is open the door opens, a forklift
+// works and the bay loses the truck's load; after it closes the scale
+// reports what is left. None of it is a finding, and the chain agrees
+// (every finding the bench sees is applied, so a wrong one fails).
+func TestEvaluatorLoadOutIsNoBreach(t *testing.T) {
+	b := newBench(t, iot.DefaultRules())
+	b.weight(lockExpects, true)
+	require.Equal(t, 1, b.applied["baseline"])
+	ro := b.loadOut(20_000)
+	steps := []iot.Reading{
+		{Seal: &iot.Seal{SealID: "S-1", State: iot.SealOpen}},
+		{Motion: &iot.Motion{Zone: "dock", Class: iot.ClassForklift, ConfidencePermille: 960}},
+		{Motion: &iot.Motion{Zone: "dock", Class: iot.ClassPerson, ConfidencePermille: 990}},
+	}
+	devs := []string{"SEAL", "CAM", "CAM"}
+	for i, r := range steps {
+		b.nowM += 20_000
+		f, err := b.send(b.dev(devs[i]), r)
+		require.NoError(t, err)
+		require.Nil(t, f, "%s during the load-out", r.Kind())
+	}
+	// The bay goes down in forklift loads, unsettled while they move.
+	for q := uint64(lockExpects); q > lockExpects-20_000; q -= 2_500 {
+		b.nowM += 30_000
+		f, err := b.weight(q-2_500, false)
+		require.NoError(t, err)
+		require.Nil(t, f)
+		b.nowM += 3_000
+		f, err = b.weight(q-2_500+uint64(b.nowM%40), true)
+		require.NoError(t, err)
+		require.Nil(t, f, "a load-out within its order at %d kg", q-2_500)
+	}
+	b.nowM += 20_000
+	f, err := b.send(b.dev("SEAL"), iot.Reading{Seal: &iot.Seal{SealID: "S-1", State: iot.SealClosed}})
+	require.NoError(t, err)
+	require.Nil(t, f)
+	b.nowM += 60_000
+	b.closeLoadOut(ro, 19_980, lockExpects-19_990)
+	assert.Equal(t, uint64(lockExpects-19_990), b.lotRec().Expected, "re-centred on the closing reading")
+	// Hours of the honest scale reporting what is left: no alarm; then a
+	// door opened without an order is one.
+	for range 120 {
+		b.nowM += 60_000
+		f, err := b.weight(lockExpects-19_980+uint64(b.nowM%60), true)
+		require.NoError(t, err)
+		require.Nil(t, f)
+		b.heartbeats()
+		b.tick()
+	}
+	assert.Equal(t, map[string]int{"baseline": 1}, b.applied, "no false alarm")
+	assert.Equal(t, warehouse.HealthOK, b.lotRec().Health)
+	b.nowM += 10_000
+	f, err = b.send(b.dev("SEAL"), iot.Reading{Seal: &iot.Seal{SealID: "S-1", State: iot.SealOpen}})
+	require.NoError(t, err)
+	require.NotNil(t, f)
+	assert.Equal(t, "breach:seal", f.Name())
+}
+
+// TestEvaluatorTheftDuringLoadOut checks an open order excuses only what
+// it allows: a bay that loses more than the order plus its allowance is a
+// step even while the trucks load.
+func TestEvaluatorTheftDuringLoadOut(t *testing.T) {
+	b := newBench(t, iot.DefaultRules())
+	b.weight(lockExpects, true)
+	b.loadOut(10_000)
+	b.nowM += 60_000
+	f, err := b.weight(lockExpects-10_000, true)
+	require.NoError(t, err)
+	require.Nil(t, f)
+	b.nowM += 60_000
+	f, err = b.weight(lockExpects-14_000, true)
+	require.NoError(t, err)
+	require.NotNil(t, f)
+	assert.Equal(t, "breach:step", f.Name())
+	assert.Equal(t, warehouse.HealthAlarm, b.lotRec().Health)
+}
+
+// TestEvaluatorDeviceRestart checks a device that restarts (a new epoch,
+// its sequence from 1) keeps being heard: no replay refusals, no gap; and
+// a reading of an epoch it has left is a replay.
+func TestEvaluatorDeviceRestart(t *testing.T) {
+	r := iot.DefaultRules()
+	r.OfflineAfterMs = 30_000
+	b := newBench(t, r)
+	b.weight(lockExpects, true)
+	lc := b.dev("LC")
+	old := b.sign(lc, iot.Reading{Heartbeat: &iot.Heartbeat{}})
+	b.nowM += 1_000
+	_, err := b.step(&old, true)
+	require.NoError(t, err)
+	for i := range 10 {
+		b.nowM += 10_000
+		if i == 4 {
+			b.restart(lc)
+		}
+		f, err := b.weight(lockExpects+uint64(i), true)
+		require.NoError(t, err, "reading %d", i)
+		require.Nil(t, f)
+		b.heartbeats()
+		b.tick()
+	}
+	assert.Equal(t, iot.Pos{Epoch: 2, Seq: 12}, b.ev.LastPos(lc))
+	assert.Equal(t, map[string]int{"baseline": 1}, b.applied, "no gap, no breach")
+	_, err = b.step(&old, true)
+	assert.ErrorIs(t, err, iot.ErrReplayed, "a reading from before the restart")
 }

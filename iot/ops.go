@@ -31,10 +31,21 @@ func GuardUnfreeze(x *receipt.Exec, r *receipt.Receipt) error {
 	return nil
 }
 
-// SupervisorRoles may assert what signed readings cannot prove (a gap, a
-// return to health): every consortium role but trader and oracle.
-const SupervisorRoles = receipt.RoleCollateralManager | receipt.RoleOperator | receipt.RoleBank |
-	receipt.RoleRegulator | receipt.RoleAdmin
+// requireSupervisor checks the actor may assert, about lot l's warehouse,
+// what signed readings cannot prove (a gap, a return to health): its
+// collateral manager or a supervisor the consortium registered for it
+// (warehouse.SetSupervisors).
+func requireSupervisor(x *receipt.Exec, l *warehouse.Lot) error {
+	wh, err := warehouse.LoadWarehouse(x, l.Warehouse)
+	if err != nil {
+		return err
+	}
+	if !wh.MaySupervise(x.Actor()) {
+		return receipt.Errorf(ErrNotSupervisor, "%s is neither %s's collateral manager (%s) nor one of its registered supervisors",
+			x.Actor(), wh.ID, wh.CollateralManager)
+	}
+	return nil
+}
 
 // MaxAnchorCount bounds the readings one anchor covers.
 const MaxAnchorCount = 1 << 20
@@ -58,11 +69,13 @@ func lotRefs(l *warehouse.Lot, alert string) []receipt.Ref {
 // registered participant may submit it (any consortium member may run a
 // supervisor): the evidence proves itself. The validators re-check every
 // reading's signature and device (trusted, calibrated, bound to the lot's
-// bay) and that the readings prove Kind against the lot as recorded (see
-// proveBreach); then every live receipt of the lot not already frozen is
-// frozen for the breach, the lot goes to ALARM and an alert records the
-// evidence's digest. A lot already in alarm refuses another breach, so
-// the same evidence submitted twice changes nothing.
+// bay), that each was taken inside the evidence window and after the last
+// reading of its device the chain used, and that the readings prove Kind
+// against the lock as it stood when they were taken (see proveBreach);
+// then every live receipt of the lot not already frozen is frozen for the
+// breach, the lot goes to ALARM, an alert records the evidence's digest,
+// and the readings are consumed. A lot already in alarm refuses another
+// breach, so the same evidence submitted twice changes nothing.
 type Breach struct {
 	Lot      string
 	Kind     AlertKind
@@ -75,7 +88,7 @@ func (op *Breach) Check() error {
 	if err := receipt.CheckID("lot", op.Lot); err != nil {
 		return err
 	}
-	if !op.Kind.Breach() {
+	if !op.Kind.Provable() {
 		return receipt.Errorf(ErrBreachKind, "%d", op.Kind)
 	}
 	return checkEvidenceShape(op.Evidence, MaxEvidenceLimit)
@@ -98,7 +111,15 @@ func (op *Breach) Apply(x *receipt.Exec) error {
 	if err != nil {
 		return err
 	}
-	digest := EvidenceDigest(l.ID, op.Kind, op.Evidence)
+	consumeAll(x, op.Type(), op.Evidence)
+	return raiseAlarm(x, l, w, op.Kind, op.Evidence, p)
+}
+
+// raiseAlarm puts lot l in ALARM for a proven breach: every live receipt
+// not already frozen is frozen for it, an open gap is superseded, and an
+// alert records the evidence. It saves the lot and the watch.
+func raiseAlarm(x *receipt.Exec, l *warehouse.Lot, w *Watch, kind AlertKind, ev []SignedReading, p proof) error {
+	digest := EvidenceDigest(l.ID, kind, ev)
 	id := "AL-" + hex.EncodeToString(digest[:10])
 	if receipt.Has(x, AlertKey(id)) {
 		return receipt.Errorf(ErrEvidenceStale, "evidence already judged in alert %s", id)
@@ -108,7 +129,7 @@ func (op *Breach) Apply(x *receipt.Exec) error {
 			return err
 		}
 	}
-	reason := "sensor breach: " + op.Kind.String() + " (" + id + ")"
+	reason := "sensor breach: " + kind.String() + " (" + id + ")"
 	var frozen []string
 	for _, rid := range l.Live {
 		r, err := receipt.LoadReceipt(x, rid)
@@ -126,16 +147,16 @@ func (op *Breach) Apply(x *receipt.Exec) error {
 	l.Health, l.Alert = warehouse.HealthAlarm, id
 	warehouse.SaveLot(x, l)
 	saveAlert(x, &Alert{
-		ID: id, Lot: l.ID, Warehouse: l.Warehouse, Bay: l.Bay, Kind: op.Kind, Status: AlertOpen, Digest: digest,
-		Readings: readingIDs(op.Evidence), Device: p.device, AtMs: p.lastMs, By: x.Actor(), Frozen: frozen,
+		ID: id, Lot: l.ID, Warehouse: l.Warehouse, Bay: l.Bay, Kind: kind, Status: AlertOpen, Digest: digest,
+		Readings: readingIDs(ev), Device: p.device, AtMs: p.lastMs, By: x.Actor(), Frozen: frozen,
 		OpenedAt: x.Block.Time, OpenedHeight: x.Block.Height,
 	})
 	w.Alerts++
 	w.LastAlert = id
 	saveWatch(x, w)
 	refs := append(lotRefs(l, id), receipt.Ref{Kind: receipt.RefDevice, ID: p.device})
-	x.Emit(EvBreach, refs, receipt.Attr{Key: "kind", Value: op.Kind.String()},
-		receipt.Attr{Key: "readings", Value: receipt.U64(uint64(len(op.Evidence)))},
+	x.Emit(EvBreach, refs, receipt.Attr{Key: "kind", Value: kind.String()},
+		receipt.Attr{Key: "readings", Value: receipt.U64(uint64(len(ev)))},
 		receipt.Attr{Key: "frozen", Value: receipt.U64(uint64(len(frozen)))},
 		receipt.Attr{Key: "digest", Value: hex.EncodeToString(digest[:])})
 	return nil
@@ -156,10 +177,15 @@ func closeAlert(x *receipt.Exec, id string, status AlertStatus, resolution strin
 }
 
 // Gap marks a lot UNVERIFIED: one of its bay's devices has been silent past
-// the offline limit. Absence cannot be proven by signed readings, so the
-// signer must hold a supervision role and the alert records who asserted
-// it and when the device was last heard. New pledges and transfers on the
-// lot wait (warehouse.Stock.Tradable) until fresh readings (Verified) or a
+// the offline limit. Absence cannot be proven by signed readings, so only
+// the warehouse's collateral manager or a supervisor the consortium
+// registered for the warehouse may assert it; the alert records who
+// asserted it and when the device was last heard. The assertion's clock
+// must be within the evidence window of block time, and a gap the chain
+// can contradict (it used a reading of the device taken after LastSeenMs)
+// is refused. One open alert per lot: a lot already unverified or in
+// alarm refuses another. New pledges and transfers on the lot wait
+// (warehouse.Stock.Tradable) until fresh readings (Verified) or a
 // re-count return it to OK.
 type Gap struct {
 	Lot        string
@@ -184,11 +210,11 @@ func (op *Gap) Check() error {
 }
 
 func (op *Gap) Apply(x *receipt.Exec) error {
-	if _, err := x.RequireRole(SupervisorRoles); err != nil {
-		return err
-	}
 	l, err := lockedLot(x, op.Lot)
 	if err != nil {
+		return err
+	}
+	if err := requireSupervisor(x, l); err != nil {
 		return err
 	}
 	switch l.Health {
@@ -205,8 +231,14 @@ func (op *Gap) Apply(x *receipt.Exec) error {
 		return receipt.Errorf(warehouse.ErrDeviceNotHere, "%q is bound to %s/%s, lot %s is in %s/%s", d.ID, d.Warehouse, d.Bay, l.ID, l.Warehouse, l.Bay)
 	}
 	rules := LoadRules(x)
+	if err := checkFresh(x, rules, &Reading{Event: "gap", Device: d.ID, TimeMs: op.AtMs}); err != nil {
+		return err
+	}
 	if op.AtMs-op.LastSeenMs < rules.OfflineAfterMs {
 		return receipt.Errorf(ErrGapTooShort, "%s silent %d ms, limit %d ms", d.ID, op.AtMs-op.LastSeenMs, rules.OfflineAfterMs)
+	}
+	if m := LoadMark(x, d.ID); m != nil && m.TimeMs > op.LastSeenMs {
+		return receipt.Errorf(ErrGapContradicted, "%s: reading %s of %d ms was used on chain, after the claimed last %d ms", d.ID, m.Pos(), m.TimeMs, op.LastSeenMs)
 	}
 	digest := sha256.Sum256(canon.Append([]byte("ewr/gap/v1\x00"+x.Actor()+"\x00"), op))
 	id := "GAP-" + hex.EncodeToString(digest[:10])
@@ -230,9 +262,10 @@ func (op *Gap) Apply(x *receipt.Exec) error {
 }
 
 // Verified returns an UNVERIFIED lot to OK on fresh signed readings: one
-// from the device the gap named, and, if the lot has a baseline, a stable
-// bay-scale weight within tolerance; all taken after the gap was asserted.
-// A lot in ALARM needs a re-count instead. Signed by a supervision role.
+// from the device the gap named, and a stable bay-scale weight inside the
+// lock's band; all taken after the gap was asserted, inside the evidence
+// window. A lot in ALARM needs a re-count instead. Signed by the
+// warehouse's collateral manager or a registered supervisor.
 type Verified struct {
 	Lot      string
 	Evidence []SignedReading
@@ -248,11 +281,11 @@ func (op *Verified) Check() error {
 }
 
 func (op *Verified) Apply(x *receipt.Exec) error {
-	if _, err := x.RequireRole(SupervisorRoles); err != nil {
-		return err
-	}
 	l, err := lockedLot(x, op.Lot)
 	if err != nil {
+		return err
+	}
+	if err := requireSupervisor(x, l); err != nil {
 		return err
 	}
 	switch l.Health {
@@ -271,26 +304,37 @@ func (op *Verified) Apply(x *receipt.Exec) error {
 		since = max(since, a.sinceMs()+1)
 		gapDevice = a.Device
 	}
-	heard, weighed := gapDevice == "", l.Baseline == 0
+	hist := warehouse.LoadLockHistory(x, l.ID)
+	scaled, err := bayScaled(x, l)
+	if err != nil {
+		return err
+	}
+	heard, weighed := gapDevice == "", !scaled
 	for i := range op.Evidence {
 		r := &op.Evidence[i].Reading
-		if _, err := verifyReading(x, &op.Evidence[i], l, since); err != nil {
+		if _, err := verifyReading(x, rules, &op.Evidence[i], l, since); err != nil {
 			return err
 		}
 		heard = heard || r.Device == gapDevice
-		if r.Weight != nil && r.Weight.Stable && l.Baseline > 0 {
+		if r.Weight != nil && r.Weight.Stable {
 			if r.Weight.Unit != l.Unit {
 				return receipt.Errorf(receipt.ErrUnitMismatch, "%s in %s, lot in %s", r.ID(), r.Weight.Unit, l.Unit)
 			}
-			if d := Deviation(r.Weight.Qty, l.Baseline); d > l.Tolerance {
-				return receipt.Errorf(ErrNotABreach, "%s: %d off baseline %d, beyond tolerance %d: the lot is not healthy", r.ID(), d, l.Baseline, l.Tolerance)
+			ph, err := phaseAt(hist, r)
+			if err != nil {
+				return err
+			}
+			if ex := ph.Excess(r.Weight.Qty, l.Tolerance); ex > 0 {
+				lo, hi := ph.Band(l.Tolerance)
+				return receipt.Errorf(ErrNotABreach, "%s: %d %s, the lock allows %d..%d: the lot is not healthy", r.ID(), r.Weight.Qty, l.Unit, lo, hi)
 			}
 			weighed = true
 		}
 	}
 	if !heard || !weighed {
-		return receipt.Errorf(ErrEvidenceTooFew, "need a fresh reading from %s and a stable weight within tolerance", gapDevice)
+		return receipt.Errorf(ErrEvidenceTooFew, "need a fresh reading from %s and a stable weight inside the lock's band", gapDevice)
 	}
+	consumeAll(x, op.Type(), op.Evidence)
 	id := l.Alert
 	if err := closeAlert(x, id, AlertClosed, "verified", 0); err != nil {
 		return err
@@ -308,6 +352,9 @@ func (op *Verified) Apply(x *receipt.Exec) error {
 // goods are missing (never grows: only weigh tickets add stock), the bay
 // scale's new baseline is the re-count's signed reading, and the lot is OK
 // again. A count short of the live receipts is refused: they stay frozen.
+// So is a baseline reading that disagrees with the lock after the count
+// (the bay's tare plus the goods) beyond tolerance: a scale that does not
+// see the goods counted cannot watch them.
 type Recount struct {
 	Lot      string
 	Counted  uint64
@@ -346,11 +393,34 @@ func (op *Recount) Apply(x *receipt.Exec) error {
 	if a, ok := receipt.Load[Alert](x, AlertKey(l.Alert)); ok {
 		since = max(since, a.sinceMs())
 	}
-	if err := checkBaselineReading(x, l, &op.Baseline, since); err != nil {
+	rules := LoadRules(x)
+	if err := checkBaselineReading(x, rules, l, &op.Baseline, since); err != nil {
 		return err
 	}
 	if op.Counted < l.IssuedQty {
 		return receipt.Errorf(ErrRecountShort, "%s: counted %d, live receipts hold %d", l.ID, op.Counted, l.IssuedQty)
+	}
+	locked := min(l.LockedQty, op.Counted)
+	bay, ok := receipt.Load[warehouse.Bay](x, warehouse.BayKey(l.Warehouse, l.Bay))
+	if !ok {
+		return receipt.Errorf(warehouse.ErrBayNotFound, "%s/%s", l.Warehouse, l.Bay)
+	}
+	// The re-count's reading must see the goods counted on the bay. While
+	// a load-out is open the goods are moving: the lock then only stops
+	// expecting what the count found missing, judged within the open
+	// orders' band, and keeps its own accounting for the delivery to close.
+	cur := warehouse.LoadLockHistory(x, l.ID).Current()
+	expected := warehouse.ExpectedAtLock(bay, locked, l.Unit)
+	if cur.Moving() {
+		cur.Expected = l.Expected - min(l.LockedQty-locked, l.Expected)
+		expected = cur.Expected
+	} else {
+		cur.Expected = expected
+	}
+	if ex := cur.Excess(op.Baseline.Reading.Weight.Qty, l.Tolerance); ex > 0 {
+		lo, hi := cur.Band(l.Tolerance)
+		return receipt.Errorf(ErrBaselineOff, "%s reads %d %s; with tare %d kg and %d counted the lock allows %d..%d",
+			op.Baseline.Reading.ID(), op.Baseline.Reading.Weight.Qty, l.Unit, bay.TareKg, locked, lo, hi)
 	}
 	var unfrozen []string
 	for _, rid := range l.Live {
@@ -370,9 +440,15 @@ func (op *Recount) Apply(x *receipt.Exec) error {
 	if err := closeAlert(x, id, AlertClosed, "recount", op.Counted); err != nil {
 		return err
 	}
-	l.LockedQty = min(l.LockedQty, op.Counted)
+	l.LockedQty = locked
 	l.Health, l.Alert = warehouse.HealthOK, ""
-	adoptBaseline(x, l, w, &op.Baseline)
+	if cur.Moving() {
+		l.Expected = expected
+	}
+	if err := adoptBaseline(x, l, w, &op.Baseline, !cur.Moving()); err != nil {
+		return err
+	}
+	consume(x, op.Type(), &op.Baseline)
 	w.Counted = op.Counted
 	saveWatch(x, w)
 	x.Emit(EvRecount, lotRefs(l, id), receipt.Attr{Key: "counted", Value: receipt.U64(op.Counted)},
@@ -411,12 +487,21 @@ func lockedLotOfCollateralManager(x *receipt.Exec, id string) (*warehouse.Lot, e
 	return l, nil
 }
 
-// adoptBaseline makes a checked weight reading the lot's baseline and
-// saves the lot; the caller saves the watch.
-func adoptBaseline(x *receipt.Exec, l *warehouse.Lot, w *Watch, r *SignedReading) {
+// adoptBaseline makes a checked weight reading the lot's baseline and,
+// when recentre is set, re-centres the lock's expected weight on what the
+// scale itself reads (l.Expected as it is otherwise). It saves the lot;
+// the caller saves the watch.
+func adoptBaseline(x *receipt.Exec, l *warehouse.Lot, w *Watch, r *SignedReading, recentre bool) error {
 	l.Baseline = r.Reading.Weight.Qty
+	if recentre {
+		l.Expected = l.Baseline
+	}
+	if err := warehouse.RecordPhase(x, l, nil); err != nil {
+		return err
+	}
 	warehouse.SaveLot(x, l)
 	w.BaselineAtMs, w.BaselineReading, w.BaselineBy = r.Reading.TimeMs, r.Reading.ID(), x.Actor()
+	return nil
 }
 
 func requireRegulatorCosigner(x *receipt.Exec) error {
@@ -429,9 +514,10 @@ func requireRegulatorCosigner(x *receipt.Exec) error {
 }
 
 // checkBaselineReading checks a reading a baseline is taken from: a
-// stable, non-zero weight in the lot's unit from a trusted scale of its bay.
-func checkBaselineReading(x *receipt.Exec, l *warehouse.Lot, s *SignedReading, since int64) error {
-	if _, err := verifyReading(x, s, l, since); err != nil {
+// stable, non-zero weight in the lot's unit from a trusted scale of its
+// bay, fresh and not used before.
+func checkBaselineReading(x *receipt.Exec, rules *Rules, l *warehouse.Lot, s *SignedReading, since int64) error {
+	if _, err := verifyReading(x, rules, s, l, since); err != nil {
 		return err
 	}
 	wt := s.Reading.Weight
@@ -445,9 +531,13 @@ func checkBaselineReading(x *receipt.Exec, l *warehouse.Lot, s *SignedReading, s
 }
 
 // SetBaseline sets the bay-scale baseline of a newly locked lot from a
-// signed reading. Signed by the warehouse's collateral manager. Only a lot
-// without a baseline takes one; afterwards only a re-count (with a
-// regulator) moves it.
+// signed reading: the lock's expected weight is re-centred on the scale's
+// own reading. Signed by the warehouse's collateral manager. The reading
+// must agree with what the lock expects (the bay's tare plus the goods
+// weighed in) within the lot's tolerance: a baseline far from the goods
+// would blind the watch. Only a lot without a baseline takes one, and not
+// while a load-out is open; afterwards only a re-count (with a regulator)
+// moves it.
 type SetBaseline struct {
 	Lot     string
 	Reading SignedReading
@@ -474,10 +564,21 @@ func (op *SetBaseline) Apply(x *receipt.Exec) error {
 		return receipt.Errorf(ErrLotInAlarm, "%s (alert %s)", l.ID, l.Alert)
 	}
 	w := LoadWatch(x, l.ID)
-	if err := checkBaselineReading(x, l, &op.Reading, sinceMs(l, w)); err != nil {
+	rules := LoadRules(x)
+	if err := checkBaselineReading(x, rules, l, &op.Reading, sinceMs(l, w)); err != nil {
 		return err
 	}
-	adoptBaseline(x, l, w, &op.Reading)
+	if cur := warehouse.LoadLockHistory(x, l.ID).Current(); cur.Moving() {
+		return receipt.Errorf(ErrReleaseOrderOpen, "%s: %d release order(s) open; take the baseline after the load-out", l.ID, cur.Open)
+	}
+	if d := Deviation(op.Reading.Reading.Weight.Qty, l.Expected); d > l.Tolerance {
+		return receipt.Errorf(ErrBaselineOff, "%s reads %d %s, the lock expects %d ± %d", op.Reading.Reading.ID(),
+			op.Reading.Reading.Weight.Qty, l.Unit, l.Expected, l.Tolerance)
+	}
+	if err := adoptBaseline(x, l, w, &op.Reading, true); err != nil {
+		return err
+	}
+	consume(x, op.Type(), &op.Reading)
 	saveWatch(x, w)
 	x.Emit(EvBaseline, lotRefs(l, ""), receipt.Attr{Key: "baseline", Value: receipt.U64(l.Baseline)},
 		receipt.Attr{Key: "reading", Value: op.Reading.Reading.ID()})
@@ -487,7 +588,8 @@ func (op *SetBaseline) Apply(x *receipt.Exec) error {
 // AnchorBatch anchors a batch of a warehouse's readings on chain: the
 // Merkle root (MerkleRoot) over the Count messages of its subjects with
 // stream sequence in [FirstSeq, LastSeq]. Signed by the warehouse's
-// collateral manager or operator, whose supervisor consumed the batch.
+// collateral manager, operator or a registered supervisor, whose
+// supervisor consumed the batch.
 // Batches never overlap: an anchor that starts at or below the last
 // anchored sequence is refused, so re-sending one changes nothing.
 type AnchorBatch struct {
@@ -520,8 +622,8 @@ func (op *AnchorBatch) Apply(x *receipt.Exec) error {
 	if err != nil {
 		return err
 	}
-	if a := x.Actor(); a != wh.CollateralManager && a != wh.Operator {
-		return receipt.Errorf(ErrNotSupervisor, "%s anchors for %s, not %s", a, wh.CollateralManager, wh.ID)
+	if a := x.Actor(); a != wh.Operator && !wh.MaySupervise(a) {
+		return receipt.Errorf(ErrNotSupervisor, "%s may not anchor %s's readings", a, wh.ID)
 	}
 	hk := AnchorHeadKey(wh.ID, op.Stream)
 	head, ok := receipt.Load[AnchorHead](x, hk)

@@ -121,11 +121,16 @@ type Heartbeat struct {
 }
 
 // Reading is what a device signs: the envelope and exactly one payload.
-// Seq counts the device's readings from 1, every kind on one counter, so a
-// run of consecutive readings proves nothing was left out between them.
+// Epoch counts the device's boots from 1 (the device keeps it across power
+// cycles); Seq counts its readings from 1 within the epoch, every kind on
+// one counter, so a run of consecutive readings proves nothing was left out
+// between them. (Epoch, Seq) only ever rises: a restart starts a new epoch
+// rather than reusing sequence numbers, so nothing signed before it can be
+// passed off as new.
 type Reading struct {
 	Event  string // the device's id for the event (e.g. a camera clip's)
 	Device string
+	Epoch  uint64
 	Seq    uint64
 	TimeMs int64 // device clock, unix milliseconds
 
@@ -145,7 +150,7 @@ type SignedReading struct {
 
 // readingDomain separates reading signatures from every other signature a
 // device key makes (weigh tickets have their own).
-const readingDomain = "ewr/reading/v1\x00"
+const readingDomain = "ewr/reading/v2\x00"
 
 // Limits on one reading.
 const (
@@ -189,12 +194,36 @@ func Decode(data []byte) (*SignedReading, []byte, error) {
 	return s, msg, nil
 }
 
-// ID names a reading everywhere: "<device>:<seq>", as the NATS message id.
-func (r *Reading) ID() string { return ReadingID(r.Device, r.Seq) }
+// ID names a reading everywhere: "<device>:<epoch>:<seq>", as the NATS
+// message id.
+func (r *Reading) ID() string { return ReadingID(r.Device, r.Epoch, r.Seq) }
 
-// ReadingID is the id of a device's seq-th reading.
-func ReadingID(device string, seq uint64) string {
-	return device + ":" + strconv.FormatUint(seq, 10)
+// ReadingID is the id of a device's seq-th reading of its epoch-th boot.
+func ReadingID(device string, epoch, seq uint64) string {
+	return device + ":" + strconv.FormatUint(epoch, 10) + ":" + strconv.FormatUint(seq, 10)
+}
+
+// Pos is a reading's place in its device's history: boot epoch, then
+// sequence.
+type Pos struct {
+	Epoch uint64
+	Seq   uint64
+}
+
+// Pos returns r's place in its device's history.
+func (r *Reading) Pos() Pos { return Pos{r.Epoch, r.Seq} }
+
+// After reports whether p comes after q in a device's history.
+func (p Pos) After(q Pos) bool {
+	return p.Epoch > q.Epoch || (p.Epoch == q.Epoch && p.Seq > q.Seq)
+}
+
+// Next reports whether p directly follows q: the same boot, the next
+// sequence.
+func (p Pos) Next(q Pos) bool { return p.Epoch == q.Epoch && p.Seq == q.Seq+1 }
+
+func (p Pos) String() string {
+	return strconv.FormatUint(p.Epoch, 10) + ":" + strconv.FormatUint(p.Seq, 10)
 }
 
 // Kind returns the kind of the one payload r carries (0 if not exactly one).
@@ -231,8 +260,8 @@ func (r *Reading) Check() error {
 	if !receipt.ValidID(r.Device) {
 		return bad("device id %q", r.Device)
 	}
-	if r.Seq == 0 {
-		return bad("%s: sequence 0", r.Device)
+	if r.Epoch == 0 || r.Seq == 0 {
+		return bad("%s: epoch %d sequence %d (both count from 1)", r.Device, r.Epoch, r.Seq)
 	}
 	if r.TimeMs <= 0 {
 		return bad("%s:%d: time %d", r.Device, r.Seq, r.TimeMs)

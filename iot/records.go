@@ -10,15 +10,18 @@ import (
 // or a monitoring gap someone asserted.
 type AlertKind uint8
 
-// Alert kinds. Drift through Tamper are breaches (iot.breach freezes the
-// lot's receipts); Gap marks the lot unverified.
+// Alert kinds. Drift through Tamper are breaches proven by an iot.breach;
+// LoadOut is a breach found when a delivery closed with the bay's scale
+// disagreeing with the lock; every breach freezes the lot's receipts. Gap
+// marks the lot unverified.
 const (
-	AlertDrift  AlertKind = iota + 1 // weight beyond tolerance, held for the sustain window
-	AlertStep                        // a sudden change beyond the step threshold (theft, load-out)
-	AlertMotion                      // motion in a locked bay with no release order open
-	AlertSeal                        // a seal broken, or a door opened with no release order open
-	AlertTamper                      // a device's tamper switch
-	AlertGap                         // a bay device silent past its limit
+	AlertDrift   AlertKind = iota + 1 // weight outside the lock's band, held for the sustain window
+	AlertStep                         // a sudden change beyond the step threshold (a theft)
+	AlertMotion                       // motion in a locked bay with no release order open
+	AlertSeal                         // a seal broken, or a door opened with no release order open
+	AlertTamper                       // a device's tamper switch
+	AlertGap                          // a bay device silent past its limit
+	AlertLoadOut                      // a load-out closed with the bay's weight off the lock
 )
 
 func (k AlertKind) String() string {
@@ -35,12 +38,18 @@ func (k AlertKind) String() string {
 		return "tamper"
 	case AlertGap:
 		return "gap"
+	case AlertLoadOut:
+		return "load_out"
 	}
 	return "unknown"
 }
 
 // Breach reports whether the kind freezes receipts.
-func (k AlertKind) Breach() bool { return k >= AlertDrift && k <= AlertTamper }
+func (k AlertKind) Breach() bool { return k.Provable() || k == AlertLoadOut }
+
+// Provable reports whether an iot.breach may claim the kind: the breaches
+// signed readings prove by themselves.
+func (k AlertKind) Provable() bool { return k >= AlertDrift && k <= AlertTamper }
 
 // AlertStatus is where an alert is.
 type AlertStatus uint8
@@ -108,7 +117,8 @@ func (a *Alert) sinceMs() int64 {
 }
 
 // Watch is the iot side of a lot: when its baseline was taken and how
-// many alerts it has had.
+// many alerts it has had. The lock's expected weight and its history are
+// the lot's (warehouse.Lot.Expected, warehouse.LockHistory).
 type Watch struct {
 	Lot string
 	// BaselineAtMs is the device time of the reading the baseline came
@@ -153,17 +163,37 @@ type AnchorHead struct {
 	Version   uint64
 }
 
+// DeviceMark is the last reading of a device the chain consumed as
+// evidence (a breach, a return to health, a baseline, a load-out's closing
+// reading). A reading at or before it is refused as evidence: each
+// reading counts once, and nothing signed before a device's restart (an
+// earlier epoch) counts after it.
+type DeviceMark struct {
+	Device  string
+	Epoch   uint64
+	Seq     uint64
+	TimeMs  int64  // the reading's device time
+	Op      string // the op type that consumed it
+	Height  int64
+	Version uint64
+}
+
+// Pos is the mark's place in the device's history.
+func (m *DeviceMark) Pos() Pos { return Pos{m.Epoch, m.Seq} }
+
 // Record key prefixes of this package.
 const (
 	PrefixAlert      = "ial/"
 	PrefixWatch      = "iwl/"
 	PrefixAnchor     = "ian/"
 	PrefixAnchorHead = "iah/"
+	PrefixDeviceMark = "idm/"
 )
 
 // Key builders.
-func AlertKey(id string) string  { return PrefixAlert + id }
-func WatchKey(lot string) string { return PrefixWatch + lot }
+func AlertKey(id string) string       { return PrefixAlert + id }
+func WatchKey(lot string) string      { return PrefixWatch + lot }
+func DeviceMarkKey(dev string) string { return PrefixDeviceMark + dev }
 func AnchorKey(warehouse, stream string, firstSeq uint64) string {
 	return fmt.Sprintf("%s%s/%s/%020d", PrefixAnchor, warehouse, stream, firstSeq)
 }

@@ -22,8 +22,8 @@ type Rules struct {
 	// drift inside it is information.
 	DriftReadings  uint32
 	DriftSustainMs int64
-	// A step (a theft or a load-out) is a stable reading beyond tolerance
-	// plus a margin: min(StepAbsKg, StepBps of the baseline). StepReadings
+	// A step (a theft) is a stable reading outside the lock's band by a
+	// margin: min(StepAbsKg, StepBps of the expected weight). StepReadings
 	// is how many consecutive stable readings must show it.
 	StepAbsKg    uint64
 	StepBps      uint32
@@ -118,13 +118,13 @@ func unitScale(unit string) uint64 {
 	return 1
 }
 
-// StepThreshold is the deviation from the baseline, in the lot's unit,
-// beyond which one stable reading is a step: tolerance plus
-// min(StepAbsKg, StepBps of the baseline).
-func (r *Rules) StepThreshold(baseline, tolerance uint64, unit string) uint64 {
+// StepMargin is how far, in the lot's unit, a stable reading must lie
+// outside the lock's band to be a step: min(StepAbsKg, StepBps of the
+// expected weight).
+func (r *Rules) StepMargin(expected uint64, unit string) uint64 {
 	abs := r.StepAbsKg * unitScale(unit)
-	rel := baseline / 10_000 * uint64(r.StepBps) // baseline ≤ MaxQuantity: no overflow
-	return tolerance + min(abs, rel)
+	rel := expected / 10_000 * uint64(r.StepBps) // expected ≤ 2·MaxQuantity: no overflow
+	return min(abs, rel)
 }
 
 // Deviation is |qty − baseline|.

@@ -24,6 +24,14 @@ type Genesis struct {
 	Lots []warehouse.Lot `json:"lots,omitempty"`
 }
 
+// Bounds on the evidence window a consortium may set: a minute is barely
+// enough for a finding to reach a block; beyond a day a reading says
+// little about the goods now.
+const (
+	MinEvidenceWindowSec = 60
+	MaxEvidenceWindowSec = 24 * 3600
+)
+
 // InitState writes the genesis records into an empty store. It checks the
 // genesis is coherent: valid unique ids, admins that exist and hold the
 // admin role, a threshold that the admins can meet.
@@ -65,6 +73,9 @@ func InitState(st receipt.Store, g *Genesis) error {
 		params = *g.Params
 		params.Version = 1
 	}
+	if w := params.EvidenceWindowSec; w < MinEvidenceWindowSec || w > MaxEvidenceWindowSec {
+		return bad("evidence window %d s, want %d..%d", w, MinEvidenceWindowSec, MaxEvidenceWindowSec)
+	}
 	receipt.Save(x, receipt.KeyParams, &params)
 
 	for i := range g.Warehouses {
@@ -75,6 +86,14 @@ func InitState(st receipt.Store, g *Genesis) error {
 		if !seen[w.Operator] || !seen[w.CollateralManager] {
 			return bad("warehouse %q names unknown operator or collateral manager", w.ID)
 		}
+		sups := append([]string(nil), w.Supervisors...)
+		sort.Strings(sups)
+		for i, id := range sups {
+			if !seen[id] || (i > 0 && sups[i-1] == id) {
+				return bad("warehouse %q names unknown or repeated supervisor %q", w.ID, id)
+			}
+		}
+		w.Supervisors = sups
 		w.Status, w.Version = warehouse.Active, 1
 		receipt.Save(x, warehouse.WarehouseKey(w.ID), &w)
 	}
@@ -83,7 +102,10 @@ func InitState(st receipt.Store, g *Genesis) error {
 		if !receipt.ValidID(b.ID) || !receipt.Has(x, warehouse.WarehouseKey(b.Warehouse)) || receipt.Has(x, warehouse.BayKey(b.Warehouse, b.ID)) {
 			return bad("bay %s/%s invalid, repeated or in an unknown warehouse", b.Warehouse, b.ID)
 		}
-		b.LockedBy, b.Version = "", 1
+		if b.TareKg > warehouse.MaxTareKg {
+			return bad("bay %s/%s tare %d kg", b.Warehouse, b.ID, b.TareKg)
+		}
+		b.LockedBy, b.Devices, b.Version = "", nil, 1
 		receipt.Save(x, warehouse.BayKey(b.Warehouse, b.ID), &b)
 	}
 	for i := range g.Devices {
@@ -96,6 +118,9 @@ func InitState(st receipt.Store, g *Genesis) error {
 		}
 		d.Status, d.Version = warehouse.Active, 1
 		receipt.Save(x, warehouse.DeviceKey(d.ID), &d)
+		if d.Bay != "" {
+			warehouse.BindDevice(x, d.Warehouse, d.Bay, d.ID)
+		}
 	}
 	for i := range g.Lots {
 		l := g.Lots[i]
@@ -107,7 +132,12 @@ func InitState(st receipt.Store, g *Genesis) error {
 			return bad("lot %q needs a quantity, a unit (kg or g), a commodity and a grade", l.ID)
 		}
 		l.Status, l.Health, l.RegisteredQty, l.IssuedQty, l.Live, l.Version = warehouse.LotLocked, warehouse.HealthOK, l.LockedQty, 0, nil, 1
+		l.Expected, l.Baseline = warehouse.ExpectedAtLock(bay, l.LockedQty, l.Unit), 0
 		receipt.Save(x, warehouse.LotKey(l.ID), &l)
+		// The lock's history starts with the chain: the goods were on the
+		// bay before it.
+		receipt.Save(x, warehouse.LockHistoryKey(l.ID), &warehouse.LockHistory{Lot: l.ID,
+			Phases: []warehouse.LockPhase{{FromMs: 0, Expected: l.Expected}}, Version: 1})
 		bay.LockedBy = l.ID
 		bay.Version++
 		receipt.Save(x, warehouse.BayKey(l.Warehouse, l.Bay), bay)

@@ -2,14 +2,17 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/stretchr/testify/assert"
@@ -57,6 +60,9 @@ type harness struct {
 	*Sim
 	w   *World
 	seq int
+	// Each device's boot epoch and sequence, shared by every reading the
+	// tests sign.
+	epoch, devSeq map[string]uint64
 }
 
 func newHarness(t *testing.T) *harness {
@@ -65,7 +71,59 @@ func newHarness(t *testing.T) *harness {
 	s, err := NewSim(w, "ewr-test", t0)
 	require.NoError(t, err)
 	require.NoError(t, CheckInvariants(s.Store))
-	return &harness{t: t, Sim: s, w: w}
+	return &harness{t: t, Sim: s, w: w, epoch: map[string]uint64{}, devSeq: map[string]uint64{}}
+}
+
+// signReading signs r as device's next reading at device time ms (unix
+// milliseconds), with the world's device key (or a test key for devices
+// the world lacks).
+func (h *harness) signReading(device string, ms int64, r iot.Reading) iot.SignedReading {
+	if h.epoch[device] == 0 {
+		h.epoch[device] = 1
+	}
+	h.devSeq[device]++
+	r.Device, r.Epoch, r.Seq, r.TimeMs = device, h.epoch[device], h.devSeq[device], ms
+	r.Event = "ev-" + strconv.FormatUint(r.Epoch, 10) + "-" + strconv.FormatUint(r.Seq, 10)
+	return iot.Sign(r, h.deviceKey(device))
+}
+
+func (h *harness) deviceKey(device string) ed25519.PrivateKey {
+	if d, ok := h.w.Devices[device]; ok {
+		return d.Key
+	}
+	return DemoKey("test", "device/"+device)
+}
+
+// restart reboots a device: a new epoch, its sequence from 1 again.
+func (h *harness) restart(device string) {
+	h.epoch[device] = max(h.epoch[device], 1) + 1
+	h.devSeq[device] = 0
+}
+
+// bayScale names the demo bay scale of a bay of warehouse 1.
+func bayScale(bay string) string { return Warehouse1 + "-LC-0" + bay[len(bay)-1:] }
+
+// closing is the reading an honest bay scale gives after ro's trucks
+// weighed out weighed: what the lot's lock expects then, stable, now.
+func (h *harness) closing(ro string, weighed uint64) []byte {
+	o, ok := Get[warehouse.ReleaseOrder](h.Store, warehouse.ReleaseOrderKey(ro))
+	if !ok {
+		return nil
+	}
+	l := h.lot(o.Lot)
+	qty := l.Expected - min(weighed, l.Expected)
+	sr := h.signReading(bayScale(l.Bay), h.Block.Time*1000, iot.Reading{Weight: &iot.BayWeight{Qty: qty, Unit: l.Unit, Stable: true}})
+	return iot.Encode(&sr)
+}
+
+// confirmOp confirms ro with tickets and the honest bay scale's closing
+// reading.
+func (h *harness) confirmOp(ro string, tickets ...warehouse.SignedTicket) *warehouse.ConfirmDelivery {
+	var weighed uint64
+	for i := range tickets {
+		weighed += tickets[i].Ticket.Net
+	}
+	return &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: tickets, Closing: h.closing(ro, weighed)}
 }
 
 func (h *harness) next(prefix string) string {
@@ -87,14 +145,14 @@ func (h *harness) ok(signers []string, op receipt.Op) Result {
 
 // fail applies op and requires it to be rejected with want, as a typed
 // error, leaving the state byte-for-byte as it was.
-func (h *harness) fail(want *receipt.Error, signers []string, op receipt.Op) {
+func (h *harness) fail(want *receipt.Error, signers []string, op receipt.Op, why ...string) {
 	h.t.Helper()
 	before := h.Store.EncodeState()
 	_, err := h.Do(signers, op)
-	require.Error(h.t, err, "%s by %v should be rejected with %q", op.Type(), signers, want.Msg)
+	require.Error(h.t, err, "%s by %v should be rejected with %q %v", op.Type(), signers, want.Msg, why)
 	got, typed := receipt.AsError(err)
 	require.True(h.t, typed, "untyped error %v", err)
-	assert.Equal(h.t, want.Name, got.Name, "%s by %v: %v", op.Type(), signers, err)
+	assert.Equal(h.t, want.Name, got.Name, "%s by %v: %v %v", op.Type(), signers, err, why)
 	require.True(h.t, bytes.Equal(before, h.Store.EncodeState()), "rejected %s changed the state", op.Type())
 	coverage.Lock()
 	coverage.rejected[op.Type()]++

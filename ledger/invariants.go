@@ -211,6 +211,7 @@ func CheckInvariants(st Ranger) error {
 		}
 	}
 
+	checkLocks(st, lots, lotIDs, ros, roIDs, fail)
 	checkMarkets(st, receipts, receiptIDs, pledges, pledgeIDs, fail)
 	checkIoT(st, receipts, receiptIDs, lots, lotIDs, fail)
 
@@ -218,6 +219,52 @@ func CheckInvariants(st Ranger) error {
 		return fmt.Errorf("invariants broken:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// checkLocks checks the lock's physical model of every locked lot: its
+// history exists, runs forward in time, and its current phase is the lot's
+// expected weight with exactly the lot's open release orders and what they
+// may take off the bay.
+func checkLocks(st Ranger, lots map[string]*warehouse.Lot, lotIDs []string,
+	ros map[string]*warehouse.ReleaseOrder, roIDs []string, fail func(string, ...any)) {
+	hists := map[string]*warehouse.LockHistory{}
+	decodeAll(st, "lh/", func(k string, v []byte) {
+		h := new(warehouse.LockHistory)
+		mustDecode(k, v, h)
+		hists[h.Lot] = h
+	})
+	open := map[string]uint32{}
+	out := map[string]uint64{}
+	for _, id := range roIDs {
+		if ro := ros[id]; ro.Status == warehouse.ROOpen {
+			open[ro.Lot]++
+			out[ro.Lot] += ro.MayRemove
+		}
+	}
+	for _, id := range lotIDs {
+		l := lots[id]
+		if l.Status != warehouse.LotLocked {
+			continue
+		}
+		h, ok := hists[id]
+		if !ok || len(h.Phases) == 0 {
+			fail("lot %s: locked without a lock history", id)
+			continue
+		}
+		for i := 1; i < len(h.Phases); i++ {
+			if h.Phases[i].FromMs <= h.Phases[i-1].FromMs {
+				fail("lot %s: lock phase %d at %d ms not after %d ms", id, i, h.Phases[i].FromMs, h.Phases[i-1].FromMs)
+			}
+		}
+		if len(h.Phases) > warehouse.MaxLockPhases {
+			fail("lot %s: %d lock phases", id, len(h.Phases))
+		}
+		cur := h.Current()
+		if cur.Expected != l.Expected || cur.Open != open[id] || cur.OutQty != out[id] {
+			fail("lot %s: lock phase expects %d with %d orders (%d out), lot expects %d with %d open orders (%d out)",
+				id, cur.Expected, cur.Open, cur.OutQty, l.Expected, open[id], out[id])
+		}
+	}
 }
 
 // effective is the state a receipt is in underneath a freeze.

@@ -32,6 +32,10 @@ func AllOps() []receipt.Op {
 	return ops
 }
 
+// stock is the warehouse side of receipt transitions, with the sensor side
+// of the lock judging load-outs.
+var stock = warehouse.Stock{Judge: iot.LockJudge{}}
+
 // guards are the vetoes the domain packages built on receipt add to its
 // transitions.
 var guards = func() receipt.Guards {
@@ -114,7 +118,7 @@ func (l *Ledger) Apply(st receipt.Store, blk receipt.Block, signers []string, op
 		return Result{}, err
 	}
 	ov := NewOverlay(st)
-	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: warehouse.Stock{}, Verify: l.Verify,
+	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: stock, Verify: l.Verify,
 		Guards: guards}
 	if err := x.CheckSigners(); err != nil {
 		return Result{}, err

@@ -182,9 +182,7 @@ func TestDelivery(t *testing.T) {
 	h.fail(receipt.ErrRedemptionPending, by(TraderA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 1})
 	h.fail(receipt.ErrRedemptionPending, by(TraderA), &receipt.Split{Receipt: r.ID, Version: r.Version, Parts: []receipt.Part{{ID: "A", Quantity: 1}, {ID: "B", Quantity: 11_999}}})
 
-	confirm := func(tickets ...warehouse.SignedTicket) *warehouse.ConfirmDelivery {
-		return &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: tickets}
-	}
+	confirm := func(tickets ...warehouse.SignedTicket) *warehouse.ConfirmDelivery { return h.confirmOp(ro, tickets...) }
 	h.fail(warehouse.ErrOutOfTolerance, by(Operator), confirm(h.outTicket(ro, 4_000), h.outTicket(ro, 3_500)))
 	h.fail(warehouse.ErrOutOfTolerance, by(Operator), confirm(h.outTicket(ro, 8_200)))
 	h.fail(warehouse.ErrTicketReleaseOrder, by(Operator), confirm(h.outTicket("ro-R-2-1", 8_000)))
@@ -215,9 +213,14 @@ func TestDelivery(t *testing.T) {
 	r = h.receipt(r.ID)
 	h.ok(by(TraderA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 12_000})
 	ro3 := warehouse.ReleaseOrderID(r.ID, 3)
-	// Weighing out more than the lot can spare would leave R-2 uncovered.
-	h.fail(warehouse.ErrLockShortfall, by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro3, Tickets: []warehouse.SignedTicket{h.outTicket(ro3, 12_040)}})
-	h.ok(by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro3, Tickets: []warehouse.SignedTicket{h.outTicket(ro3, 11_980)}})
+	// A ticket 40 kg heavier than the order (inside its tolerance) would
+	// leave less locked than R-2 holds: the lock stops at R-2's quantity,
+	// the warehouse absorbs the difference, and the bay is expected 40 kg
+	// lighter still.
+	expected := h.lot("LOT-1").Expected
+	h.ok(by(Operator), h.confirmOp(ro3, h.outTicket(ro3, 12_040)))
+	assert.Equal(t, uint64(9_950), h.lot("LOT-1").LockedQty, "the lock covers the receipt that stays")
+	assert.Equal(t, expected-12_040, h.lot("LOT-1").Expected)
 	r = h.receipt(r.ID)
 	assert.Equal(t, receipt.StateCancelled, r.State)
 	assert.Equal(t, uint64(0), r.Quantity)
@@ -228,7 +231,8 @@ func TestDelivery(t *testing.T) {
 	r2 := h.receipt("R-2")
 	h.ok(by(TraderB), &warehouse.RequestDelivery{Receipt: r2.ID, Version: r2.Version, Quantity: 9_950})
 	ro4 := warehouse.ReleaseOrderID(r2.ID, 1)
-	h.ok(by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro4, Tickets: []warehouse.SignedTicket{h.outTicket(ro4, 10_000)}})
+	h.fail(warehouse.ErrLockShortfall, by(Operator), h.confirmOp(ro4, h.outTicket(ro4, 10_000)), "more weighed out than the lot locks")
+	h.ok(by(Operator), h.confirmOp(ro4, h.outTicket(ro4, 9_950)))
 	l = h.lot("LOT-1")
 	assert.Equal(t, warehouse.LotReleased, l.Status)
 	bay, _ := Get[warehouse.Bay](h.Store, warehouse.BayKey(Warehouse1, "BAY-01"))
@@ -244,13 +248,13 @@ func TestDeliveryOfPledgedReceiptNeedsTheBank(t *testing.T) {
 	h.fail(receipt.ErrPledgeeConsent, by(TraderA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 4_000})
 	h.ok(by(TraderA, BankA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 4_000})
 	ro := warehouse.ReleaseOrderID(r.ID, 1)
-	h.ok(by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{h.outTicket(ro, 4_000)}})
+	h.ok(by(Operator), h.confirmOp(ro, h.outTicket(ro, 4_000)))
 	r = h.receipt(r.ID)
 	assert.Equal(t, receipt.StatePledged, r.State, "the rest stays pledged")
 	assert.Equal(t, receipt.PledgeActive, h.pledgeRec(pid).Status)
 	h.ok(by(TraderA, BankA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 6_000})
 	ro = warehouse.ReleaseOrderID(r.ID, 2)
-	h.ok(by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{h.outTicket(ro, 6_000)}})
+	h.ok(by(Operator), h.confirmOp(ro, h.outTicket(ro, 6_000)))
 	assert.Equal(t, receipt.StateCancelled, h.receipt(r.ID).State)
 	assert.Equal(t, receipt.PledgeReleased, h.pledgeRec(pid).Status)
 }
@@ -261,9 +265,37 @@ func TestDeliveryRefusedWhileFrozen(t *testing.T) {
 	h.ok(by(TraderA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 10_000})
 	ro := warehouse.ReleaseOrderID(r.ID, 1)
 	h.ok(by(Regulator), &receipt.Freeze{Receipt: r.ID, Reason: "court order 2026-17"})
-	h.fail(receipt.ErrFrozen, by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{h.outTicket(ro, 10_000)}})
+	h.fail(receipt.ErrFrozen, by(Operator), h.confirmOp(ro, h.outTicket(ro, 10_000)))
 	h.fail(receipt.ErrFrozen, by(TraderA), &warehouse.CancelDelivery{ReleaseOrder: ro})
 	h.ok(by(Regulator), &receipt.Unfreeze{Receipt: r.ID, Reason: "order lifted"})
 	assert.Equal(t, receipt.StateRedemptionPending, h.receipt(r.ID).State)
-	h.ok(by(Operator), &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{h.outTicket(ro, 10_000)}})
+	h.ok(by(Operator), h.confirmOp(ro, h.outTicket(ro, 10_000)))
+}
+
+// TestBayTare checks what an empty bay's scale reads is the floor the
+// lock builds on: set by the operator with the collateral manager, never
+// under a locked lot.
+func TestBayTare(t *testing.T) {
+	h := newHarness(t)
+	h.fail(receipt.ErrInvalidQuantity, by(Operator), &warehouse.AddBay{Warehouse: Warehouse1, Bay: "BAY-T", TareKg: warehouse.MaxTareKg + 1})
+	h.ok(by(Operator), &warehouse.AddBay{Warehouse: Warehouse1, Bay: "BAY-T", TareKg: 1_200})
+	tare := func(kg uint64) *warehouse.SetBayTare {
+		return &warehouse.SetBayTare{Warehouse: Warehouse1, Bay: "BAY-T", TareKg: kg}
+	}
+	h.fail(warehouse.ErrNotOperator, by(Inspector), tare(900))
+	h.fail(warehouse.ErrNotCollateralMgr, by(Operator), tare(900))
+	h.fail(warehouse.ErrNotCollateralMgr, by(Operator, Inspector2), tare(900))
+	h.fail(warehouse.ErrBayNotFound, by(Operator, Inspector), &warehouse.SetBayTare{Warehouse: Warehouse1, Bay: "BAY-NONE", TareKg: 900})
+	h.fail(receipt.ErrInvalidQuantity, by(Operator, Inspector), tare(warehouse.MaxTareKg+1))
+	h.ok(by(Operator, Inspector), tare(900))
+	b, _ := Get[warehouse.Bay](h.Store, warehouse.BayKey(Warehouse1, "BAY-T"))
+	assert.Equal(t, uint64(900), b.TareKg)
+
+	h.stock("LOT-T", "BAY-T", 20_000)
+	l := h.lot("LOT-T")
+	assert.Equal(t, uint64(20_900), l.Expected, "the lock expects the tare and the goods")
+	hist, _ := Get[warehouse.LockHistory](h.Store, warehouse.LockHistoryKey("LOT-T"))
+	require.Len(t, hist.Phases, 1)
+	assert.Equal(t, warehouse.LockPhase{FromMs: h.Block.Time * 1000, Expected: 20_900}, hist.Phases[0])
+	h.fail(warehouse.ErrBayNotEmpty, by(Operator, Inspector), tare(0))
 }

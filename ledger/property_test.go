@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
@@ -113,6 +114,10 @@ type model struct {
 	pledges  []string
 	ros      []string
 	tickets  []warehouse.SignedTicket // used ones, for replays
+	// Sensor readings: each device's boot epoch, and readings the chain
+	// used as evidence, for replays.
+	epochs map[string]uint64
+	used   []iot.SignedReading
 }
 
 var (
@@ -162,6 +167,9 @@ func (m *model) step(label string, want expect, signers []string, op receipt.Op)
 			m.t.Fatalf("%s: rejected op (%v) changed the state", label, err)
 		}
 		m.rejected[label]++
+		if os.Getenv("EWR_PROP_DEBUG") == label { // why an honest step of this kind was refused
+			fmt.Println(label, err)
+		}
 		return false
 	}
 	if want == mustFail {
@@ -689,8 +697,29 @@ func (m *model) confirmDelivery(t *rapid.T) {
 		want = mustFail
 	}
 	signer, sw := m.signerFor(t, wh.Operator)
-	m.step("confirmDelivery", worst(want, sw), by(signer),
-		&warehouse.ConfirmDelivery{ReleaseOrder: id, Tickets: []warehouse.SignedTicket{m.ticket(t, ro.Warehouse, warehouse.Out, net, id)}})
+	op := &warehouse.ConfirmDelivery{ReleaseOrder: id, Tickets: []warehouse.SignedTicket{m.ticket(t, ro.Warehouse, warehouse.Out, net, id)}}
+	switch rapid.IntRange(0, 9).Draw(t, "closing") {
+	case 0: // no reading of the bay after the trucks left
+		want = mustFail
+	case 1: // a reading of another bay's scale
+		if l, ok := Get[warehouse.Lot](m.sim.Store, warehouse.LotKey(ro.Lot)); ok {
+			other := bayDevice(l.Warehouse, DemoBays[(bayIndex(l.Bay)+1)%len(DemoBays)], "LC")
+			sr := m.reading(other, l.Expected-min(net, l.Expected), true, "")
+			op.Closing, want = iot.Encode(&sr), mustFail
+		}
+	default:
+		op.Closing = m.closingFor(t, ro, net)
+	}
+	m.step("confirmDelivery", worst(want, sw), by(signer), op)
+}
+
+func bayIndex(bay string) int {
+	for i, b := range DemoBays {
+		if b == bay {
+			return i
+		}
+	}
+	return 0
 }
 
 // terminalOp tries something on a receipt that is terminal: it must fail.

@@ -63,6 +63,10 @@ const (
 // DemoBays are the bays of each demo warehouse.
 var DemoBays = []string{"BAY-01", "BAY-02", "BAY-03", "BAY-04"}
 
+// DemoBayTareKg is what each demo bay's scale reads empty: its platform,
+// steel pallets and dunnage. The lock expects the goods on top of it.
+const DemoBayTareKg = 480
+
 // NewWorld builds the demo consortium: three admins (two must sign),
 // two warehouses with operator, collateral manager, a weighbridge and
 // bay scale, camera and door seal per bay; two traders, two banks, a
@@ -102,7 +106,7 @@ func NewWorld(seed string, calibratedUntil int64) *World {
 		})
 		w.addDevice(seed, wh.wb, warehouse.Weighbridge, wh.id, "", calibratedUntil)
 		for i, bay := range DemoBays {
-			w.Genesis.Bays = append(w.Genesis.Bays, warehouse.Bay{Warehouse: wh.id, ID: bay})
+			w.Genesis.Bays = append(w.Genesis.Bays, warehouse.Bay{Warehouse: wh.id, ID: bay, TareKg: DemoBayTareKg})
 			n := string(rune('1' + i))
 			w.addDevice(seed, wh.id+"-LC-0"+n, warehouse.BayScale, wh.id, bay, calibratedUntil)
 			w.addDevice(seed, wh.id+"-CAM-0"+n, warehouse.Camera, wh.id, bay, calibratedUntil)

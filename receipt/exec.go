@@ -82,9 +82,27 @@ type Exec struct {
 	// pmemo holds the participants this op has read: the signer checks and
 	// the op's own role checks read the same few records.
 	pmemo map[string]*Participant
+	// bumped holds the version this op gave each record it changed: one
+	// op is one version, however many of its steps touch the record.
+	bumped map[string]uint64
 	// memo holds copies of the flat records (pledges) this op read or
 	// wrote: event refs read the same pledge the op just handled.
 	memo map[string]any
+}
+
+// BumpOnce advances *version, the version of the record at key, unless
+// this op already advanced it: a signer names the version it saw, and one
+// op is one change however many steps of it (a delivery, then the alarm
+// its closing reading raised) touch the record.
+func (x *Exec) BumpOnce(key string, version *uint64) {
+	if v, ok := x.bumped[key]; ok && v == *version {
+		return
+	}
+	if x.bumped == nil {
+		x.bumped = make(map[string]uint64, 4)
+	}
+	*version++
+	x.bumped[key] = *version
 }
 
 // Actor is the participant who submitted the op.

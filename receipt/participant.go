@@ -140,7 +140,12 @@ type Params struct {
 	MaxLiveReceiptsPerLot uint32 // bounds the lot's live list
 	DeliveryToleranceBps  uint32 // allowed deviation of weighed-out from ordered quantity
 	ScaleErrorPerTicketKg uint64 // in-service weighbridge error allowed per ticket (OIML R76 class III: 60 kg)
-	Version               uint64
+	// EvidenceWindowSec is how old a signed sensor reading may be, against
+	// block time, to count as evidence on chain: an old reading proves
+	// nothing about the goods now, and one taken during a finished
+	// load-out cannot be replayed as a theft.
+	EvidenceWindowSec int64
+	Version           uint64
 }
 
 // DefaultParams are the rules a new consortium starts with.
@@ -153,6 +158,7 @@ func DefaultParams() Params {
 		MaxLiveReceiptsPerLot: 5000,
 		DeliveryToleranceBps:  25,
 		ScaleErrorPerTicketKg: 60,
+		EvidenceWindowSec:     15 * 60,
 		Version:               1,
 	}
 }

@@ -131,7 +131,7 @@ type Receipt struct {
 
 // bump records a change: every state change bumps the version.
 func (r *Receipt) bump(x *Exec) {
-	r.Version++
+	x.BumpOnce(ReceiptKey(r.ID), &r.Version)
 	r.UpdatedHeight = x.Block.Height
 }
 

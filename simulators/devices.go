@@ -75,9 +75,26 @@ type DeviceConfig struct {
 	// CameraNoiseEvery is the mean interval of harmless low-confidence
 	// camera events (shadows, birds); 0 means 20 min, negative none.
 	CameraNoiseEvery time.Duration
-	// TruckEvery: the weighbridge weighs a truck every 2–6 min (a full
-	// cycle) when Trucks is set.
+	// Trucks: the weighbridge weighs other customers' trucks every 2–6
+	// min (a full cycle), goods that never enter a simulated bay.
 	Trucks bool
+	// LoadOut paces a load-out's physical steps; BootTime is how long a
+	// restarting device is silent (default 20 s).
+	LoadOut  LoadOutConfig
+	BootTime time.Duration
+}
+
+// LoadOutConfig paces how a release order is loaded out of a bay: the door
+// opens, forklifts move MoveKg at a time every MoveEvery (each move seen by
+// the camera and felt by the bay scale), a truck takes up to TruckKg and is
+// weighed out WeighAfter its last load, and the door closes CloseAfter the
+// last truck weighed.
+type LoadOutConfig struct {
+	TruckKg    uint64        // default 28,000
+	MoveKg     uint64        // default 2,500
+	MoveEvery  time.Duration // default 20 s
+	WeighAfter time.Duration // default 60 s
+	CloseAfter time.Duration // default 30 s
 }
 
 func (c *DeviceConfig) setDefaults() {
@@ -111,13 +128,34 @@ func (c *DeviceConfig) setDefaults() {
 	if c.CameraNoiseEvery == 0 {
 		c.CameraNoiseEvery = 20 * time.Minute
 	}
+	l := &c.LoadOut
+	if l.TruckKg == 0 {
+		l.TruckKg = 28_000
+	}
+	if l.MoveKg == 0 {
+		l.MoveKg = 2_500
+	}
+	if l.MoveEvery <= 0 {
+		l.MoveEvery = 20 * time.Second
+	}
+	if l.WeighAfter <= 0 {
+		l.WeighAfter = 60 * time.Second
+	}
+	if l.CloseAfter <= 0 {
+		l.CloseAfter = 30 * time.Second
+	}
+	if c.BootTime <= 0 {
+		c.BootTime = 20 * time.Second
+	}
 }
 
-// device is one simulated sensor with its own key and sequence.
+// device is one simulated sensor with its own key, boot epoch and
+// sequence: a restart starts a new epoch and counts its sequence from 1.
 type device struct {
 	id, bay string
 	typ     warehouse.DeviceType
 	key     ed25519.PrivateKey
+	epoch   uint64
 	seq     uint64
 	battery uint16
 	fw      [32]byte
@@ -132,14 +170,16 @@ type device struct {
 
 const historyLen = 64
 
-// bay is one bay's physics and its devices.
+// bay is one bay's physics and its devices. Its scale reads its tare
+// plus the goods on it.
 type bay struct {
 	id        string
-	qtyKg     uint64    // what lies on the bay now
+	tareKg    uint64    // the empty bay: platform, pallets, dunnage
+	qtyKg     uint64    // the goods on the bay now
 	changedAt time.Time // last sudden change: the cells settle after it
-	driftKgH  int64     // slow change, kg per hour (negative: loss)
+	driftKgH  int64     // slow change of the goods, kg per hour (negative: loss)
 	driftFrom time.Time // drift runs from here...
-	driftBase uint64    // ...where the bay held this
+	driftBase uint64    // ...where the goods weighed this
 
 	lc, cam, seal *device
 	reportEvery   time.Duration
@@ -169,6 +209,8 @@ type Warehouse struct {
 		pending   []event        // queued by faults, sent at the next Step
 		out       []bus.Outgoing // replays, sent at the next Step
 		retry     []bus.Outgoing // not sent last time: first at the next Step
+		agenda    []action       // physical steps to come (load-outs), in time order
+		loadOuts  map[string]*loadOut
 		ticketN   int
 		nextTruck time.Time
 	}
@@ -188,6 +230,13 @@ func NewWarehouse(w *ledger.World, wh string, cfg DeviceConfig, seed uint64, clo
 	s.mu.rng = rand.New(rand.NewPCG(seed, 0x5eed))
 	s.mu.byID = map[string]*bay{}
 	s.mu.devices = map[string]*device{}
+	s.mu.loadOuts = map[string]*loadOut{}
+	tares := map[string]uint64{}
+	for _, b := range w.Genesis.Bays {
+		if b.Warehouse == wh {
+			tares[b.ID] = b.TareKg
+		}
+	}
 	ids := make([]string, 0, len(w.Devices))
 	for id := range w.Devices {
 		ids = append(ids, id)
@@ -199,7 +248,7 @@ func NewWarehouse(w *ledger.World, wh string, cfg DeviceConfig, seed uint64, clo
 		if d.Warehouse != wh {
 			continue
 		}
-		dev := &device{id: d.ID, bay: d.Bay, typ: d.Type, key: dk.Key, battery: 1000, fw: sha256.Sum256([]byte("fw/" + d.Type.String() + "/1.4.2"))}
+		dev := &device{id: d.ID, bay: d.Bay, typ: d.Type, key: dk.Key, epoch: 1, battery: 1000, fw: sha256.Sum256([]byte("fw/" + d.Type.String() + "/1.4.2"))}
 		dev.hbEvery = s.betweenLocked(cfg.HeartbeatMin, cfg.HeartbeatMax)
 		dev.nextHB = now.Add(time.Duration(s.mu.rng.Int64N(int64(dev.hbEvery))))
 		s.mu.devices[d.ID] = dev
@@ -209,7 +258,7 @@ func NewWarehouse(w *ledger.World, wh string, cfg DeviceConfig, seed uint64, clo
 		}
 		b := s.mu.byID[d.Bay]
 		if b == nil {
-			b = &bay{id: d.Bay, sealID: "SEAL-" + wh + "-" + d.Bay + "-1", nextSample: now}
+			b = &bay{id: d.Bay, tareKg: tares[d.Bay], sealID: "SEAL-" + wh + "-" + d.Bay + "-1", nextSample: now}
 			b.reportEvery = s.betweenLocked(cfg.ReportMin, cfg.ReportMax)
 			b.nextReport = now.Add(time.Duration(s.mu.rng.Int64N(int64(b.reportEvery))))
 			b.nextCamNoise = s.camNoiseLocked(now)
@@ -261,7 +310,8 @@ func (s *Warehouse) Bays() []string {
 	return out
 }
 
-// Weight is what lies on a bay now (the truth the scale measures).
+// Weight is the goods on a bay now (the truth the scale measures on top of
+// the bay's tare).
 func (s *Warehouse) Weight(bayID string) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,8 +325,8 @@ func (s *Warehouse) Weight(bayID string) uint64 {
 // next sequence but is signed with another key; the device never sent it.
 func (s *Warehouse) signLocked(dev *device, t time.Time, r iot.Reading, forged bool) iot.SignedReading {
 	dev.seq++
-	r.Device, r.Seq, r.TimeMs = dev.id, dev.seq, t.UnixMilli()
-	r.Event = dev.id + "-" + strconv.FormatUint(dev.seq, 10)
+	r.Device, r.Epoch, r.Seq, r.TimeMs = dev.id, dev.epoch, dev.seq, t.UnixMilli()
+	r.Event = dev.id + "-" + strconv.FormatUint(dev.epoch, 10) + "-" + strconv.FormatUint(dev.seq, 10)
 	key := dev.key
 	if forged || dev.forgeNext > 0 {
 		if !forged {
@@ -296,8 +346,8 @@ func (s *Warehouse) signLocked(dev *device, t time.Time, r iot.Reading, forged b
 }
 
 // Outgoing is the bus message of a signed reading. Its message id is
-// "<device>:<seq>:<first 8 signature bytes>": a device retrying the same
-// reading is deduplicated, and a forger who reuses a sequence cannot
+// "<device>:<epoch>:<seq>:<first 8 signature bytes>": a device retrying the
+// same reading is deduplicated, and a forger who reuses a sequence cannot
 // squat on the genuine reading's id.
 func Outgoing(wh, bayID string, sr *iot.SignedReading) bus.Outgoing {
 	r := &sr.Reading
@@ -305,7 +355,7 @@ func Outgoing(wh, bayID string, sr *iot.SignedReading) bus.Outgoing {
 	if err != nil {
 		panic(fmt.Sprintf("simulators: reading subject: %v", err))
 	}
-	return bus.Outgoing{Subject: subj, MsgID: bus.ReadingMsgID(r.Device, r.Seq) + ":" + hex.EncodeToString(sr.Sig[:8]), Data: iot.Encode(sr)}
+	return bus.Outgoing{Subject: subj, MsgID: bus.ReadingMsgID(r.Device, r.Epoch, r.Seq) + ":" + hex.EncodeToString(sr.Sig[:8]), Data: iot.Encode(sr)}
 }
 
 // event is a reading a device will send: signed when it is sent, in time
@@ -330,15 +380,16 @@ func (s *Warehouse) applyDriftLocked(b *bay, t time.Time) {
 // rebase restarts the drift from the bay's weight at t.
 func (b *bay) rebase(t time.Time) { b.driftBase, b.driftFrom = b.qtyKg, t }
 
-// measure is what the cells read at t: the weight plus bounded noise
-// (triangular, within ± AccuracyBps), rounded to the division.
+// measure is what the cells read at t: the tare and goods plus bounded
+// noise (triangular, within ± AccuracyBps), rounded to the division.
 func (s *Warehouse) measureLocked(b *bay) uint64 {
-	span := int64(b.qtyKg * uint64(s.cfg.AccuracyBps) / 10_000)
+	total := b.tareKg + b.qtyKg
+	span := int64(total * uint64(s.cfg.AccuracyBps) / 10_000)
 	var noise int64
 	if span > 0 {
 		noise = (s.mu.rng.Int64N(span+1) + s.mu.rng.Int64N(span+1)) - span
 	}
-	q := int64(b.qtyKg) + noise
+	q := int64(total) + noise
 	q = max(q, 0)
 	div := int64(s.cfg.DivisionKg)
 	return uint64((q + div/2) / div * div)
@@ -346,35 +397,23 @@ func (s *Warehouse) measureLocked(b *bay) uint64 {
 
 // Step returns everything the devices send up to now, in time order per
 // device: periodic and on-change bay weights, heartbeats, camera noise,
-// trucks, and whatever faults queued.
+// trucks, the physical steps of load-outs under way, and whatever faults
+// queued.
 func (s *Warehouse) Step(now time.Time) []bus.Outgoing {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	evs := s.mu.pending
 	s.mu.pending = nil
-	sample := time.Second / time.Duration(s.cfg.SampleHz)
+	// Physical steps in time order; the scales sample up to each, so a
+	// reading sees the bay as it was when it was taken.
+	for len(s.mu.agenda) > 0 && !s.mu.agenda[0].t.After(now) {
+		a := s.mu.agenda[0]
+		s.mu.agenda = s.mu.agenda[1:]
+		evs = s.sampleLocked(evs, a.t)
+		evs = append(evs, a.do(a.t)...)
+	}
+	evs = s.sampleLocked(evs, now)
 	for _, b := range s.mu.bays {
-		if b.lc != nil {
-			// The scale samples at SampleHz; it reports on its period,
-			// or when the settled weight moved past ChangeBps.
-			for !b.nextSample.After(now) {
-				t := b.nextSample
-				b.nextSample = t.Add(sample)
-				s.applyDriftLocked(b, t)
-				stable := t.Sub(b.changedAt) >= s.cfg.SettleTime
-				moved := stable && b.lastReported > 0 &&
-					iot.Deviation(b.qtyKg, b.lastReported) > b.lastReported*uint64(s.cfg.ChangeBps)/10_000
-				if t.Before(b.nextReport) && !moved {
-					continue
-				}
-				b.nextReport = t.Add(b.reportEvery)
-				q := s.measureLocked(b)
-				if stable {
-					b.lastReported = b.qtyKg
-				}
-				evs = append(evs, event{dev: b.lc, t: t, r: iot.Reading{Weight: &iot.BayWeight{Qty: q, Unit: "kg", Stable: stable}}})
-			}
-		}
 		if b.cam != nil && !b.nextCamNoise.IsZero() && !b.nextCamNoise.After(now) {
 			t := b.nextCamNoise
 			b.nextCamNoise = s.camNoiseLocked(t)
@@ -422,6 +461,9 @@ func (s *Warehouse) Step(now time.Time) []bus.Outgoing {
 			continue
 		}
 		sr := s.signLocked(e.dev, e.t, e.r, e.forged)
+		if !e.forged {
+			s.closingLocked(e.dev, &sr)
+		}
 		out = append(out, Outgoing(s.id, e.dev.bay, &sr))
 	}
 	out = append(out, s.mu.out...)
@@ -429,10 +471,42 @@ func (s *Warehouse) Step(now time.Time) []bus.Outgoing {
 	return out
 }
 
+// sampleLocked runs the bay scales up to t: each samples at SampleHz and
+// reports on its period, or when its settled weight moved past ChangeBps.
+func (s *Warehouse) sampleLocked(evs []event, t time.Time) []event {
+	sample := time.Second / time.Duration(s.cfg.SampleHz)
+	for _, b := range s.mu.bays {
+		if b.lc == nil {
+			continue
+		}
+		for !b.nextSample.After(t) {
+			at := b.nextSample
+			b.nextSample = at.Add(sample)
+			s.applyDriftLocked(b, at)
+			stable := at.Sub(b.changedAt) >= s.cfg.SettleTime
+			total := b.tareKg + b.qtyKg
+			moved := stable && b.lastReported > 0 &&
+				iot.Deviation(total, b.lastReported) > b.lastReported*uint64(s.cfg.ChangeBps)/10_000
+			if at.Before(b.nextReport) && !moved {
+				continue
+			}
+			b.nextReport = at.Add(b.reportEvery)
+			q := s.measureLocked(b)
+			if stable {
+				b.lastReported = total
+			}
+			evs = append(evs, event{dev: b.lc, t: at, r: iot.Reading{Weight: &iot.BayWeight{Qty: q, Unit: "kg", Stable: stable}}})
+		}
+	}
+	return evs
+}
+
 // Weigh weighs a truck on the weighbridge: gross and tare each carry the
-// in-service error (up to ±60 kg) and are rounded to the 20 kg division;
-// the ticket is signed by the weighbridge. releaseOrder is required for
-// out-tickets.
+// scale's repeatability error (triangular within ±20 kg, one division; the
+// in-service error of up to ±60 kg is mostly a calibration offset, which
+// cancels in gross − tare) and are rounded to the 20 kg division, so a
+// ticket's net is within ±60 kg of what the truck carries; the ticket is
+// signed by the weighbridge. releaseOrder is required for out-tickets.
 func (s *Warehouse) Weigh(dir warehouse.Direction, netKg uint64, releaseOrder string, at time.Time) (warehouse.SignedTicket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -443,12 +517,13 @@ func (s *Warehouse) Weigh(dir warehouse.Direction, netKg uint64, releaseOrder st
 }
 
 func (s *Warehouse) weighLocked(dir warehouse.Direction, netKg uint64, ro string, at time.Time) warehouse.SignedTicket {
-	const divisionKg, errKg = 20, 60
+	const divisionKg, errKg = 20, 20
 	round := func(kg int64) uint64 { return uint64((kg + divisionKg/2) / divisionKg * divisionKg) }
+	tri := func() int64 { return s.mu.rng.Int64N(errKg+1) + s.mu.rng.Int64N(errKg+1) - errKg }
 	tare := 12_000 + int64(s.mu.rng.IntN(6_000))
 	gross := tare + int64(netKg)
-	g := round(gross + int64(s.mu.rng.IntN(2*errKg+1)) - errKg)
-	tr := round(tare + int64(s.mu.rng.IntN(2*errKg+1)) - errKg)
+	g := round(gross + tri())
+	tr := round(tare + tri())
 	s.mu.ticketN++
 	t := warehouse.WeighTicket{
 		Number: fmt.Sprintf("%s-%06d", s.mu.wb.id, s.mu.ticketN), Warehouse: s.id, Device: s.mu.wb.id, Direction: dir,

@@ -36,21 +36,22 @@ func (s *Warehouse) deviceLocked(id string) (*device, error) {
 	return d, nil
 }
 
-// change moves a bay's weight suddenly: the cells go unsettled and report
-// at once, then report the settled weight when they settle.
-func (s *Warehouse) changeLocked(b *bay, qty uint64) {
-	now := s.clock.Now()
-	s.applyDriftLocked(b, now)
+// change moves a bay's goods suddenly at now: the cells go unsettled and
+// report at once, then report the settled weight when they settle.
+func (s *Warehouse) changeLocked(b *bay, qty uint64) { s.changeAtLocked(b, qty, s.clock.Now()) }
+
+func (s *Warehouse) changeAtLocked(b *bay, qty uint64, at time.Time) {
+	s.applyDriftLocked(b, at)
 	b.qtyKg = qty
-	b.rebase(now)
-	b.changedAt = now
-	b.nextReport = now
-	if b.nextSample.After(now) {
-		b.nextSample = now
+	b.rebase(at)
+	b.changedAt = at
+	b.nextReport = at
+	if b.nextSample.After(at) {
+		b.nextSample = at
 	}
 }
 
-// Load sets what lies on a bay (goods weighed in and stacked).
+// Load sets the goods on a bay (weighed in and stacked).
 func (s *Warehouse) Load(bayID string, kg uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

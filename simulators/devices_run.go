@@ -37,9 +37,15 @@ type WarehouseConfig struct {
 	// Interval is how often the devices' readings are published (default
 	// 200 ms): the bus sees a reading at most this late.
 	Interval time.Duration
-	// Chain, if set, is followed: a bay whose lot was just locked gets the
-	// lot's weight; a bay whose lot was released is emptied.
+	// Chain, if set, is followed: a bay takes its tare from the chain, a
+	// bay whose lot was locked without the simulator's intake gets the
+	// lot's goods, and a bay whose lot was released is emptied.
 	Chain ChainView
+	// AutoLoadOut, with Chain, loads out every release order opened on a
+	// lot in a simulated bay, as the warehouse's staff would: its tickets
+	// and closing reading are then ready (LoadOutResult) for the operator
+	// to confirm the delivery.
+	AutoLoadOut bool
 	// Publisher overrides publishing to JetStream (tests).
 	Publisher Publisher
 	Logger    *slog.Logger
@@ -48,6 +54,8 @@ type WarehouseConfig struct {
 // Running is a simulated warehouse publishing its devices' readings.
 type Running struct {
 	*Warehouse
+	// locked is the lot each bay held when the chain was last followed.
+	locked map[string]string
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -83,7 +91,7 @@ func StartWarehouse(ctx context.Context, cfg WarehouseConfig) (*Running, error) 
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
-	r := &Running{Warehouse: w, cancel: cancel, done: make(chan struct{})}
+	r := &Running{Warehouse: w, locked: map[string]string{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		defer stop()
@@ -122,7 +130,7 @@ func (r *Running) run(ctx context.Context, cfg WarehouseConfig, pub Publisher) e
 	var committed <-chan struct{}
 	if cfg.Chain != nil {
 		committed = cfg.Chain.Committed()
-		r.follow(cfg.Chain)
+		r.follow(cfg.Chain, cfg.AutoLoadOut)
 	}
 	failures := 0
 	for {
@@ -131,7 +139,7 @@ func (r *Running) run(ctx context.Context, cfg WarehouseConfig, pub Publisher) e
 			return nil
 		case <-committed:
 			committed = cfg.Chain.Committed()
-			r.follow(cfg.Chain)
+			r.follow(cfg.Chain, cfg.AutoLoadOut)
 			continue
 		case <-t.C:
 		}
@@ -161,9 +169,11 @@ func (r *Running) run(ctx context.Context, cfg WarehouseConfig, pub Publisher) e
 	}
 }
 
-// follow puts a newly locked lot's goods on its bay and empties a bay
-// whose lot left.
-func (r *Running) follow(c ChainView) {
+// follow keeps the simulated bays in step with the chain: tares, goods of
+// a lot locked without the simulator's intake, a released lot's empty bay,
+// and (loadOuts) the load-out of every open release order. It runs on the
+// run goroutine only.
+func (r *Running) follow(c ChainView, loadOuts bool) {
 	st, _ := c.State()
 	x := &receipt.Exec{Store: st}
 	for _, bayID := range r.Bays() {
@@ -171,15 +181,38 @@ func (r *Running) follow(c ChainView) {
 		if !ok {
 			continue
 		}
+		_ = r.SetTare(bayID, b.TareKg)
 		have := r.Weight(bayID)
+		was := r.locked[bayID]
+		r.locked[bayID] = b.LockedBy
 		if b.LockedBy == "" {
-			if have > 0 {
+			// Goods stacked for a lot not yet registered stay; a bay whose
+			// lot was just released was emptied by its load-out (what
+			// rounding left is swept up).
+			if was != "" && have > 0 {
 				_ = r.Load(bayID, 0)
 			}
 			continue
 		}
-		if l, err := warehouse.LoadLot(x, b.LockedBy); err == nil && have == 0 && l.Unit == "kg" {
+		l, err := warehouse.LoadLot(x, b.LockedBy)
+		if err != nil || l.Unit != "kg" {
+			continue
+		}
+		if have == 0 {
 			_ = r.Load(bayID, l.LockedQty)
+		}
+		if !loadOuts {
+			continue
+		}
+		for _, rid := range l.Live {
+			rc, err := receipt.LoadReceipt(x, rid)
+			if err != nil || rc.ReleaseOrder == "" || r.LoadingOut(rc.ReleaseOrder) {
+				continue
+			}
+			ro, ok := receipt.Load[warehouse.ReleaseOrder](x, warehouse.ReleaseOrderKey(rc.ReleaseOrder))
+			if ok && ro.Status == warehouse.ROOpen {
+				_ = r.StartLoadOut(ro.ID, bayID, ro.Quantity)
+			}
 		}
 	}
 }

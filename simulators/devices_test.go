@@ -63,7 +63,7 @@ func TestDeviceSimulatorNormalOperation(t *testing.T) {
 		kinds[rd.Kind()]++
 		switch {
 		case rd.Weight != nil && rd.Device == "WH-QD-01-LC-01" && rd.Weight.Stable:
-			assert.InDelta(t, 50_000, float64(rd.Weight.Qty), 55, "±0.1%% plus the 5 kg division")
+			assert.InDelta(t, 50_000+ledger.DemoBayTareKg, float64(rd.Weight.Qty), 56, "the tare and the goods, ±0.1%% plus the 5 kg division")
 		case rd.Heartbeat != nil:
 			if prev, ok := lastHB[rd.Device]; ok {
 				gap := rd.TimeMs - prev
@@ -108,7 +108,7 @@ func TestDeviceSimulatorFaults(t *testing.T) {
 		assert.False(t, weights[0].Stable)
 		last := weights[len(weights)-1]
 		assert.True(t, last.Stable)
-		assert.InDelta(t, 47_000, float64(last.Qty), 60)
+		assert.InDelta(t, 47_000+ledger.DemoBayTareKg, float64(last.Qty), 60)
 	})
 	t.Run("forged weight fails its signature", func(t *testing.T) {
 		require.NoError(t, s.ForgeWeight("BAY-01", 10_000))
@@ -174,4 +174,87 @@ func TestDeviceSimulatorFaults(t *testing.T) {
 		collect(t, w, s, clock, time.Hour)
 		assert.InDelta(t, 39_400, float64(s.Weight("BAY-02")), 2)
 	})
+}
+
+// TestDeviceSimulatorPhysics checks the goods move with their weight:
+// intake puts them on the bay behind in-tickets; a load-out opens the
+// door, a forklift works, the bay loses what the trucks carry, each truck
+// weighs out naming the order, the door closes and the scale settles on
+// what is left; a restarted device signs in a new epoch.
+func TestDeviceSimulatorPhysics(t *testing.T) {
+	w := ledger.NewWorld("sim", 2_000_000_000)
+	clock := NewFakeClock(time.Unix(1_767_225_600, 0))
+	s, err := NewWarehouse(w, ledger.Warehouse1, DeviceConfig{CameraNoiseEvery: -1}, 11, clock)
+	require.NoError(t, err)
+	collect(t, w, s, clock, time.Minute)
+
+	in, err := s.Intake("BAY-01", 25_000, 25_000)
+	require.NoError(t, err)
+	require.Len(t, in, 2)
+	var ticketed uint64
+	for _, tk := range in {
+		assert.Equal(t, warehouse.In, tk.Ticket.Direction)
+		assert.InDelta(t, 25_000, float64(tk.Ticket.Net), 60, "a ticket's net is within the weighbridge's error")
+		ticketed += tk.Ticket.Net
+	}
+	assert.Equal(t, uint64(50_000), s.Weight("BAY-01"), "the goods themselves")
+	collect(t, w, s, clock, time.Minute)
+
+	const ro = "ro-R-1-1"
+	require.NoError(t, s.StartLoadOut(ro, "BAY-01", 30_000))
+	_, _, done, err := s.LoadOutResult(ro)
+	require.NoError(t, err)
+	require.False(t, done)
+	var doors []iot.SealState
+	var forklifts, lowest uint64 = 0, 1 << 62
+	var closingSeen bool
+	for range 30 {
+		for _, r := range collect(t, w, s, clock, 30*time.Second) {
+			rd := r.sr.Reading
+			switch {
+			case rd.Seal != nil && rd.Device == "WH-QD-01-SEAL-01":
+				doors = append(doors, rd.Seal.State)
+			case rd.Motion != nil && rd.Device == "WH-QD-01-CAM-01" && rd.Motion.Class == iot.ClassForklift:
+				forklifts++
+			case rd.Weight != nil && rd.Device == "WH-QD-01-LC-01" && rd.Weight.Stable:
+				lowest = min(lowest, rd.Weight.Qty)
+			}
+		}
+		if _, _, done, _ = s.LoadOutResult(ro); done {
+			closingSeen = true
+			break
+		}
+	}
+	require.True(t, closingSeen, "the load-out finished")
+	tickets, closing, _, _ := s.LoadOutResult(ro)
+	assert.Equal(t, []iot.SealState{iot.SealOpen, iot.SealClosed}, doors)
+	assert.Equal(t, uint64(12+1), forklifts, "28 t in twelve 2.5 t forklift moves, then 2 t in one")
+	require.Len(t, tickets, 2, "two trucks: 28 t and 2 t")
+	var out uint64
+	for _, tk := range tickets {
+		assert.Equal(t, ro, tk.Ticket.ReleaseOrder)
+		assert.Equal(t, warehouse.Out, tk.Ticket.Direction)
+		out += tk.Ticket.Net
+	}
+	assert.InDelta(t, 30_000, float64(out), 120)
+	assert.Equal(t, uint64(20_000), s.Weight("BAY-01"), "the bay lost what the trucks carried")
+	require.NotNil(t, closing)
+	assert.True(t, closing.Reading.Weight.Stable)
+	assert.InDelta(t, 20_000+ledger.DemoBayTareKg, float64(closing.Reading.Weight.Qty), 30)
+	for _, tk := range tickets {
+		assert.GreaterOrEqual(t, closing.Reading.TimeMs, tk.Ticket.WeighedAt*1000+1000, "the closing reading follows the last ticket")
+	}
+	assert.InDelta(t, 20_000+ledger.DemoBayTareKg, float64(lowest), 30, "never below what is left")
+
+	// A restart: silent while it boots, then a new epoch from sequence 1.
+	lc := "WH-QD-01-LC-01"
+	require.NoError(t, s.Restart(lc))
+	var after []*iot.SignedReading
+	for _, r := range collect(t, w, s, clock, 2*time.Minute) {
+		if r.sr.Reading.Device == lc {
+			after = append(after, r.sr)
+		}
+	}
+	require.NotEmpty(t, after)
+	assert.Equal(t, iot.Pos{Epoch: 2, Seq: 1}, after[0].Reading.Pos())
 }

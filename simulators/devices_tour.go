@@ -41,12 +41,20 @@ func (s *IoTTour) Run(ctx context.Context) error {
 		return fmt.Errorf("iot tour: bay %s has no demo devices", s.Bay)
 	}
 	devOf := func(kind string) string { return ledger.Warehouse1 + "-" + kind + "-0" + strconv.Itoa(idx+1) }
-	seq := map[string]uint64{}
-	sign := func(dev string, ms int64, r iot.Reading) iot.SignedReading {
-		seq[dev]++
-		r.Event, r.Device, r.Seq, r.TimeMs = id("tour")+"-"+strconv.FormatUint(seq[dev], 10), dev, seq[dev], ms
-		return iot.Sign(r, w.Devices[dev].Key)
+	start, err := d.Now(ctx)
+	if err != nil {
+		return err
 	}
+	devs := newScenarioDevices(w, id("tour"), start)
+	// Readings are taken now: block time, as the devices' clocks keep it.
+	nowMs := func(plus int64) int64 {
+		t, err := d.Now(ctx)
+		if err != nil {
+			t = start
+		}
+		return t*1000 + plus
+	}
+	sign := devs.sign
 	weight := func(ms int64, kg uint64) iot.SignedReading {
 		return sign(devOf("LC"), ms, iot.Reading{Weight: &iot.BayWeight{Qty: kg, Unit: "kg", Stable: true}})
 	}
@@ -70,8 +78,9 @@ func (s *IoTTour) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ms := l.RegisteredAt*1000 + 1_000
-	if err := step("baseline from the bay scale", []string{ledger.Inspector}, &iot.SetBaseline{Lot: lot, Reading: weight(ms, 50_030)}); err != nil {
+	// The bay holds its tare and the 50 t: the scale reads about that.
+	expects := l.Expected
+	if err := step("baseline from the bay scale", []string{ledger.Inspector}, &iot.SetBaseline{Lot: lot, Reading: weight(nowMs(500), expects+30)}); err != nil {
 		return err
 	}
 	rid := id("IR")
@@ -83,15 +92,15 @@ func (s *IoTTour) Run(ctx context.Context) error {
 		return err
 	}
 	cam := devOf("CAM")
-	at := ms + 300_000
+	at := nowMs(0)
 	if err := step("camera silent: lot unverified", []string{ledger.Inspector}, &iot.Gap{Lot: lot, Device: cam, LastSeenMs: at - 200_000, AtMs: at}); err != nil {
 		return err
 	}
-	back := []iot.SignedReading{sign(cam, at+1_000, iot.Reading{Heartbeat: &iot.Heartbeat{BatteryPermille: 900}}), weight(at+2_000, 50_020)}
+	back := []iot.SignedReading{sign(cam, nowMs(500), iot.Reading{Heartbeat: &iot.Heartbeat{BatteryPermille: 900}}), weight(nowMs(600), expects+20)}
 	if err := step("camera back, weight in tolerance", []string{ledger.Inspector}, &iot.Verified{Lot: lot, Evidence: back}); err != nil {
 		return err
 	}
-	theft := weight(at+60_000, 47_000)
+	theft := weight(nowMs(500), expects-3_000)
 	if err := step("a theft: 3 t gone, receipts frozen", []string{ledger.Inspector}, &iot.Breach{Lot: lot, Kind: iot.AlertStep, Evidence: []iot.SignedReading{theft}}); err != nil {
 		return err
 	}
@@ -108,7 +117,7 @@ func (s *IoTTour) Run(ctx context.Context) error {
 		fmt.Fprintf(s.Out, "  ✗ %-40s %v\n", "pledge request refused", err)
 	}
 	if err := step("re-count with the regulator", []string{ledger.Inspector, ledger.Regulator}, &iot.Recount{Lot: lot, Counted: 50_000,
-		Baseline: weight(at+600_000, 50_010), Note: "stack re-tallied: bundles had been moved to the next row"}); err != nil {
+		Baseline: weight(nowMs(500), expects+10), Note: "stack re-tallied: bundles had been moved to the next row"}); err != nil {
 		return err
 	}
 	root := iot.MerkleRoot([][32]byte{iot.LeafHash(1, theft.Sig[:])})

@@ -218,7 +218,13 @@ func (s *Lifecycle) Run(ctx context.Context) error {
 	ro := warehouse.ReleaseOrderID(a, 1)
 	out := w.Ticket(ledger.Weighbridge1, "OUT-"+tag+"-1", warehouse.Out, 35_010, 15_010, ro, now)
 	s.say("     out-ticket %s references %s: net %d kg", out.Ticket.Number, ro, out.Ticket.Net)
-	if err := s.do(ctx, "confirm delivery with the out-ticket", []string{ledger.Operator}, &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{out}}); err != nil {
+	devs := newScenarioDevices(w, "lc-"+tag, now)
+	closing, err := devs.closing(ctx, s.Driver, lot, out.Ticket.Net)
+	if err != nil {
+		return err
+	}
+	if err := s.do(ctx, "confirm delivery with the out-ticket and the bay scale's reading", []string{ledger.Operator},
+		&warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: []warehouse.SignedTicket{out}, Closing: closing}); err != nil {
 		return err
 	}
 	if ra, err = s.Driver.Receipt(ctx, a); err != nil {
@@ -235,7 +241,11 @@ func (s *Lifecycle) Run(ctx context.Context) error {
 		w.Ticket(ledger.Weighbridge1, "OUT-"+tag+"-2", warehouse.Out, 30_020, 15_020, ro, now),
 		w.Ticket(ledger.Weighbridge1, "OUT-"+tag+"-3", warehouse.Out, 30_000, 15_000, ro, now),
 	}
-	if err := s.do(ctx, "confirm delivery with two out-tickets", []string{ledger.Operator}, &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: outs}); err != nil {
+	if closing, err = devs.closing(ctx, s.Driver, lot, outs[0].Ticket.Net+outs[1].Ticket.Net); err != nil {
+		return err
+	}
+	if err := s.do(ctx, "confirm delivery with two out-tickets", []string{ledger.Operator},
+		&warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: outs, Closing: closing}); err != nil {
 		return err
 	}
 	if ra, err = s.Driver.Receipt(ctx, a); err != nil {

@@ -1,8 +1,21 @@
 package warehouse
 
 import (
+	"sort"
+
 	"github.com/ewrchain/ewr/receipt"
 )
+
+// BindDevice lists a device on its bay's record (RegisterDevice, genesis).
+func BindDevice(x *receipt.Exec, wh, bay, device string) {
+	b, ok := receipt.Load[Bay](x, BayKey(wh, bay))
+	if !ok {
+		panic("warehouse: binding a device to a bay that does not exist")
+	}
+	b.Devices = insertSorted(b.Devices, device)
+	b.Version++
+	receipt.Save(x, BayKey(wh, bay), b)
+}
 
 // Event types of the warehouse package.
 const (
@@ -13,6 +26,8 @@ const (
 	EvDeviceCalibrated    = "device.calibrated"
 	EvStockRegistered     = "lot.registered"
 	EvLotReleased         = "lot.released"
+	EvBayTareSet          = "warehouse.bay_tare_set"
+	EvSupervisorsSet      = "warehouse.supervisors_set"
 )
 
 // RegisterWarehouse admits a warehouse with its operator and collateral
@@ -70,10 +85,12 @@ func requireRole(x *receipt.Exec, id string, role receipt.Role) error {
 	return nil
 }
 
-// AddBay adds a place of storage. Signed by the warehouse's operator.
+// AddBay adds a place of storage with what its scale reads empty. Signed
+// by the warehouse's operator.
 type AddBay struct {
 	Warehouse string
 	Bay       string
+	TareKg    uint64
 }
 
 func (*AddBay) Type() string { return "warehouse.bay.add" }
@@ -82,7 +99,20 @@ func (op *AddBay) Check() error {
 	if err := receipt.CheckID("warehouse", op.Warehouse); err != nil {
 		return err
 	}
-	return receipt.CheckID("bay", op.Bay)
+	if err := receipt.CheckID("bay", op.Bay); err != nil {
+		return err
+	}
+	return checkTare(op.TareKg)
+}
+
+// MaxTareKg bounds a bay's tare (a bay scale's platform and dunnage).
+const MaxTareKg = 1_000_000
+
+func checkTare(kg uint64) error {
+	if kg > MaxTareKg {
+		return receipt.Errorf(receipt.ErrInvalidQuantity, "tare %d kg, at most %d", kg, MaxTareKg)
+	}
+	return nil
 }
 
 func (op *AddBay) Apply(x *receipt.Exec) error {
@@ -96,8 +126,126 @@ func (op *AddBay) Apply(x *receipt.Exec) error {
 	if receipt.Has(x, BayKey(w.ID, op.Bay)) {
 		return receipt.Errorf(ErrBayExists, "%s/%s", w.ID, op.Bay)
 	}
-	receipt.Save(x, BayKey(w.ID, op.Bay), &Bay{Warehouse: w.ID, ID: op.Bay, Version: 1})
-	x.Emit(EvBayAdded, receipt.Refs(receipt.RefWarehouse, w.ID), receipt.Attr{Key: "bay", Value: op.Bay})
+	receipt.Save(x, BayKey(w.ID, op.Bay), &Bay{Warehouse: w.ID, ID: op.Bay, TareKg: op.TareKg, Version: 1})
+	x.Emit(EvBayAdded, receipt.Refs(receipt.RefWarehouse, w.ID), receipt.Attr{Key: "bay", Value: op.Bay},
+		receipt.Attr{Key: "tare_kg", Value: receipt.U64(op.TareKg)})
+	return nil
+}
+
+// SetBayTare records what an empty bay's scale reads (new dunnage, a
+// re-levelled platform). Signed by the warehouse's operator and co-signed
+// by its collateral manager, who witnessed the empty bay. A bay holding a
+// locked lot keeps its tare: the lock's expected weight was built on it.
+type SetBayTare struct {
+	Warehouse string
+	Bay       string
+	TareKg    uint64
+}
+
+func (*SetBayTare) Type() string { return "warehouse.bay.tare" }
+
+func (op *SetBayTare) Check() error {
+	if err := receipt.CheckID("warehouse", op.Warehouse); err != nil {
+		return err
+	}
+	if err := receipt.CheckID("bay", op.Bay); err != nil {
+		return err
+	}
+	return checkTare(op.TareKg)
+}
+
+func (op *SetBayTare) Apply(x *receipt.Exec) error {
+	w, err := LoadWarehouse(x, op.Warehouse)
+	if err != nil {
+		return err
+	}
+	if err := requireOperator(x, w); err != nil {
+		return err
+	}
+	if !x.SignedBy(w.CollateralManager) {
+		return receipt.Errorf(ErrNotCollateralMgr, "%s must co-sign the tare of %s/%s", w.CollateralManager, w.ID, op.Bay)
+	}
+	b, ok := receipt.Load[Bay](x, BayKey(w.ID, op.Bay))
+	if !ok {
+		return receipt.Errorf(ErrBayNotFound, "%s/%s", w.ID, op.Bay)
+	}
+	if b.LockedBy != "" {
+		return receipt.Errorf(ErrBayNotEmpty, "%s/%s holds %s", w.ID, b.ID, b.LockedBy)
+	}
+	b.TareKg = op.TareKg
+	b.Version++
+	receipt.Save(x, BayKey(w.ID, b.ID), b)
+	x.Emit(EvBayTareSet, receipt.Refs(receipt.RefWarehouse, w.ID), receipt.Attr{Key: "bay", Value: b.ID},
+		receipt.Attr{Key: "tare_kg", Value: receipt.U64(op.TareKg)})
+	return nil
+}
+
+// SetSupervisors registers who runs a warehouse's IoT supervision beside
+// its collateral manager (Warehouse.Supervisors). Needs the consortium
+// admins' quorum. Each must be an active participant with a supervision
+// role (collateral manager, operator, bank, regulator or admin).
+type SetSupervisors struct {
+	Warehouse   string
+	Supervisors []string
+}
+
+func (*SetSupervisors) Type() string { return "warehouse.supervisors.set" }
+
+// MaxSupervisors bounds a warehouse's registered supervisors.
+const MaxSupervisors = 16
+
+func (op *SetSupervisors) Check() error {
+	if err := receipt.CheckID("warehouse", op.Warehouse); err != nil {
+		return err
+	}
+	if len(op.Supervisors) > MaxSupervisors {
+		return receipt.Errorf(receipt.ErrLimit, "%d supervisors, at most %d", len(op.Supervisors), MaxSupervisors)
+	}
+	seen := make(map[string]bool, len(op.Supervisors))
+	for _, id := range op.Supervisors {
+		if err := receipt.CheckID("supervisor", id); err != nil {
+			return err
+		}
+		if seen[id] {
+			return receipt.Errorf(receipt.ErrInvalidOp, "supervisor %q twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// SupervisionRoles are the roles a registered supervisor may hold: every
+// consortium role but trader and oracle.
+const SupervisionRoles = receipt.RoleCollateralManager | receipt.RoleOperator | receipt.RoleBank |
+	receipt.RoleRegulator | receipt.RoleAdmin
+
+func (op *SetSupervisors) Apply(x *receipt.Exec) error {
+	if err := x.RequireAdmins(); err != nil {
+		return err
+	}
+	w, err := LoadWarehouse(x, op.Warehouse)
+	if err != nil {
+		return err
+	}
+	sups := append([]string(nil), op.Supervisors...)
+	sort.Strings(sups)
+	for _, id := range sups {
+		p, err := x.Participant(id)
+		if err != nil {
+			return err
+		}
+		if p.Status != receipt.ParticipantActive || !p.Roles.Any(SupervisionRoles) {
+			return receipt.Errorf(ErrSupervisorInvalid, "%s is %s with roles %s", id, p.Status, p.Roles)
+		}
+	}
+	w.Supervisors = sups
+	w.Version++
+	receipt.Save(x, WarehouseKey(w.ID), w)
+	refs := receipt.Refs(receipt.RefWarehouse, w.ID)
+	for _, id := range sups {
+		refs = append(refs, receipt.Ref{Kind: receipt.RefParticipant, ID: id})
+	}
+	x.Emit(EvSupervisorsSet, refs, receipt.Attr{Key: "supervisors", Value: receipt.U64(uint64(len(sups)))})
 	return nil
 }
 
@@ -157,6 +305,9 @@ func (op *RegisterDevice) Apply(x *receipt.Exec) error {
 	d := Device{ID: op.ID, Type: op.Kind, PubKey: op.PubKey, Warehouse: op.Warehouse, Bay: op.Bay,
 		CalibratedUntil: op.CalibratedUntil, Status: Active, Version: 1}
 	receipt.Save(x, DeviceKey(d.ID), &d)
+	if d.Bay != "" {
+		BindDevice(x, d.Warehouse, d.Bay, d.ID)
+	}
 	x.Emit(EvDeviceRegistered, receipt.Refs(receipt.RefDevice, d.ID, receipt.RefWarehouse, d.Warehouse),
 		receipt.Attr{Key: "type", Value: d.Type.String()}, receipt.Attr{Key: "bay", Value: d.Bay})
 	return nil

@@ -64,10 +64,22 @@ func (op *RequestDelivery) Apply(x *receipt.Exec) error {
 	if op.Quantity > r.Quantity {
 		return receipt.Errorf(ErrDeliveryQuantity, "asked %d, receipt holds %d", op.Quantity, r.Quantity)
 	}
+	l, err := LoadLot(x, r.Lot)
+	if err != nil {
+		return err
+	}
 	r.Deliveries++
 	ro := ReleaseOrder{
 		ID: ReleaseOrderID(r.ID, r.Deliveries), Receipt: r.ID, Lot: r.Lot, Warehouse: r.Warehouse,
 		Holder: r.Holder, Quantity: op.Quantity, Status: ROOpen, CreatedAt: x.Block.Time, Version: 1,
+	}
+	ro.MayRemove = op.Quantity + loadOutAllowance(x.Params(), op.Quantity, l.Unit)
+	// The load-out is now expected: the bay may lose what the order allows.
+	if l.Status == LotLocked {
+		if err := RecordPhase(x, l, func(p *LockPhase) { p.Open++; p.OutQty += ro.MayRemove }); err != nil {
+			return err
+		}
+		SaveLot(x, l)
 	}
 	r.ReleaseOrder = ro.ID
 	r.State = receipt.StateRedemptionPending
@@ -124,6 +136,14 @@ func (op *CancelDelivery) Apply(x *receipt.Exec) error {
 	r.State = afterDelivery(r)
 	r.Bump(x)
 	receipt.SaveReceipt(x, r)
+	l, err := LoadLot(x, ro.Lot)
+	if err != nil {
+		return err
+	}
+	if err := endLoadOut(x, l, ro, 0); err != nil {
+		return err
+	}
+	SaveLot(x, l)
 	ro.Status = ROCancelled
 	ro.ClosedAt = x.Block.Time
 	ro.Version++
@@ -132,22 +152,51 @@ func (op *CancelDelivery) Apply(x *receipt.Exec) error {
 	return nil
 }
 
+// endLoadOut ends ro's load-out in l's lock: the order no longer excuses
+// movement, and the bay is expected to have lost weighed. The caller
+// saves l.
+func endLoadOut(x *receipt.Exec, l *Lot, ro *ReleaseOrder, weighed uint64) error {
+	if l.Status != LotLocked {
+		return nil
+	}
+	return RecordPhase(x, l, func(p *LockPhase) {
+		p.Open -= min(p.Open, 1)
+		p.OutQty -= min(p.OutQty, ro.MayRemove)
+		p.Expected -= min(weighed, p.Expected)
+	})
+}
+
 // ConfirmDelivery closes a release order with the out-tickets of the trucks
-// that carried the goods away. Signed by the warehouse's operator. Every
-// ticket must reference the release order; the weighed total must be
-// within tolerance of the ordered quantity. The receipt is reduced by the
-// ordered quantity (cancelled when nothing is left) and the lock by the
-// weighed quantity.
+// that carried the goods away and a signed reading of the bay's scale taken
+// after they left. Signed by the warehouse's operator. Every ticket must
+// reference the release order; the weighed total must be within tolerance
+// of the ordered quantity. The receipt is reduced by the ordered quantity
+// (cancelled when nothing is left), the lock by the weighed quantity (but
+// never below the receipts that stay: a weighing difference inside the
+// tolerance is the warehouse's), and the bay's expected weight by the
+// weighed quantity. Closing is the wire form of a
+// stable bay-scale reading (iot.Encode) taken after the last out-ticket:
+// required where the bay has a scale; if it disagrees with the new
+// expected weight beyond the lot's tolerance, the delivery stands (the
+// tickets prove the goods left) and the lot goes to ALARM with that
+// reading as evidence.
 type ConfirmDelivery struct {
 	ReleaseOrder string
 	Tickets      []SignedTicket
+	Closing      []byte
 }
+
+// MaxClosingBytes bounds ConfirmDelivery.Closing (iot.MaxReadingBytes).
+const MaxClosingBytes = 4096
 
 func (*ConfirmDelivery) Type() string { return "delivery.confirm" }
 
 func (op *ConfirmDelivery) Check() error {
 	if err := receipt.CheckID("release order", op.ReleaseOrder); err != nil {
 		return err
+	}
+	if len(op.Closing) > MaxClosingBytes {
+		return receipt.Errorf(receipt.ErrLimit, "closing reading of %d bytes, at most %d", len(op.Closing), MaxClosingBytes)
 	}
 	return checkTickets(op.Tickets, Out)
 }
@@ -194,16 +243,25 @@ func (op *ConfirmDelivery) Apply(x *receipt.Exec) error {
 	if diff := absDiff(weighed, ro.Quantity); diff > allowed {
 		return receipt.Errorf(ErrOutOfTolerance, "ordered %d, weighed %d, allowed ±%d", ro.Quantity, weighed, allowed)
 	}
-	// The goods left behind must still cover every live receipt.
-	if weighed > l.LockedQty || l.LockedQty-weighed < l.IssuedQty-ro.Quantity {
-		return receipt.Errorf(ErrLockShortfall, "lot %s locks %d, weighed out %d, receipts keep %d", l.ID, l.LockedQty, weighed, l.IssuedQty-ro.Quantity)
+	if weighed > l.LockedQty {
+		return receipt.Errorf(ErrLockShortfall, "lot %s locks %d, weighed out %d", l.ID, l.LockedQty, weighed)
 	}
+	// The lock falls by what was weighed out, but never below the receipts
+	// that stay: a weighing difference within the delivery tolerance is the
+	// warehouse's to absorb (its tickets are the measure), and the goods
+	// left still stand behind every live receipt. The bay's expected
+	// weight falls by the weighed net all the same: the scale judges what
+	// is really there.
+	lockOut := min(weighed, l.LockedQty-(l.IssuedQty-ro.Quantity))
 	refs := deliveryRefs(r, ro)
+	if err := endLoadOut(x, l, ro, weighed); err != nil {
+		return err
+	}
 	r.Quantity -= ro.Quantity
 	r.Delivered += ro.Quantity
 	r.ReleaseOrder = ""
 	l.IssuedQty -= ro.Quantity
-	l.LockedQty -= weighed
+	l.LockedQty -= lockOut
 	if r.Quantity == 0 {
 		// Delivery of all the goods cancels the receipt (Model Law Art. 26)
 		// and ends any pledge the bank consented to redeem.
@@ -237,6 +295,9 @@ func (op *ConfirmDelivery) Apply(x *receipt.Exec) error {
 	SaveLot(x, l)
 	ro.Status = RODone
 	ro.Weighed = weighed
+	for i := range op.Tickets {
+		ro.LoadedOutAt = max(ro.LoadedOutAt, op.Tickets[i].Ticket.WeighedAt)
+	}
 	ro.Tickets = useTickets(x, op.Tickets, ro.ID)
 	ro.ClosedAt = x.Block.Time
 	ro.Version++
@@ -248,7 +309,8 @@ func (op *ConfirmDelivery) Apply(x *receipt.Exec) error {
 	} else {
 		x.Emit(receipt.EvReceiptReduced, refs, receipt.Attr{Key: "remaining", Value: receipt.U64(r.Quantity)})
 	}
-	return nil
+	// The bay's scale must agree with what the lock now expects.
+	return judge(x).LoadOutClosed(x, l, ro, op.Closing)
 }
 
 // deliveryTolerance is how far the weighed-out total may differ from the

@@ -38,6 +38,9 @@ var (
 	ErrLotTooManyReceipts  = receipt.NewError(229, "lot_too_many_receipts", receipt.KindRule, "lot: too many live receipts")
 	ErrBadUnit             = receipt.NewError(230, "bad_unit", receipt.KindInvalid, "warehouse: unit must be kg or g")
 	ErrCommodityMismatch   = receipt.NewError(231, "commodity_mismatch", receipt.KindRule, "receipt: commodity or grade differs from the lot's")
+	ErrLockHistoryFull     = receipt.NewError(232, "lock_history_full", receipt.KindRule, "lot: too many lock movements inside the evidence window")
+	ErrBayNotEmpty         = receipt.NewError(233, "bay_not_empty", receipt.KindConflict, "warehouse: bay holds a locked lot")
+	ErrSupervisorInvalid   = receipt.NewError(234, "supervisor_invalid", receipt.KindRule, "warehouse: supervisor must be an active participant with a supervision role")
 )
 
 // Status is whether a warehouse or device is in good standing.
@@ -68,7 +71,27 @@ type Warehouse struct {
 	Operator          string
 	CollateralManager string
 	Status            Status
-	Version           uint64
+	// Supervisors are the participants the consortium registered to run
+	// this warehouse's IoT supervision beside its collateral manager: they
+	// alone (with the collateral manager) may assert a monitoring gap or a
+	// return to health, which signed readings cannot prove. Sorted.
+	Supervisors []string
+	Version     uint64
+}
+
+// MaySupervise reports whether id may assert what readings cannot prove
+// about this warehouse's lots: its collateral manager or a registered
+// supervisor.
+func (w *Warehouse) MaySupervise(id string) bool {
+	if id == w.CollateralManager {
+		return true
+	}
+	for _, s := range w.Supervisors {
+		if s == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Bay is a place of storage inside a warehouse. A bay holds at most one
@@ -77,7 +100,12 @@ type Bay struct {
 	Warehouse string
 	ID        string
 	LockedBy  string // the lot locked in it, if any
-	Version   uint64
+	// TareKg is what the bay's scale reads with the bay empty (pallets,
+	// dunnage, the platform itself): the lock expects the goods on top.
+	TareKg uint64
+	// Devices are the devices bound to the bay, sorted.
+	Devices []string
+	Version uint64
 }
 
 // DeviceType is what a device measures.
@@ -174,13 +202,17 @@ type Lot struct {
 	LockedQty     uint64   // registered minus weighed out
 	IssuedQty     uint64   // Σ quantity of live receipts
 	Live          []string // live receipts, sorted
-	Baseline      uint64   // bay-scale reading the lock is measured against (0 until set)
-	Tolerance     uint64   // allowed deviation from the baseline, in Unit
-	Health        Health
-	Alert         string // the open alert, if Health is ALARM or UNVERIFIED
-	InTickets     []string
-	RegisteredAt  int64
-	Version       uint64
+	// Expected is what the bay scale should read now, in Unit: the bay's
+	// tare plus the goods, re-centred on the adopted baseline reading and
+	// moved by every authorized movement since (see lock.go).
+	Expected     uint64
+	Baseline     uint64 // the bay-scale reading adopted as the lock's baseline (0 until adopted)
+	Tolerance    uint64 // allowed deviation of the bay's weight from Expected, in Unit
+	Health       Health
+	Alert        string // the open alert, if Health is ALARM or UNVERIFIED
+	InTickets    []string
+	RegisteredAt int64
+	Version      uint64
 }
 
 // ROStatus is where a release order is.
@@ -215,12 +247,18 @@ type ReleaseOrder struct {
 	Warehouse string
 	Holder    string
 	Quantity  uint64
+	// MayRemove is what the load-out may take off the bay while the order
+	// is open: the quantity plus the delivery allowance.
+	MayRemove uint64
 	Status    ROStatus
 	Weighed   uint64
 	Tickets   []string
-	CreatedAt int64
-	ClosedAt  int64
-	Version   uint64
+	// LoadedOutAt is when the last out-ticket was weighed (device time,
+	// unix seconds): the closing reading must be taken after it.
+	LoadedOutAt int64
+	CreatedAt   int64
+	ClosedAt    int64
+	Version     uint64
 }
 
 // UsedTicket marks a weigh ticket number as consumed, forever.
@@ -269,7 +307,7 @@ func LoadDevice(x *receipt.Exec, id string) (*Device, error) {
 
 // SaveLot bumps and writes a lot.
 func SaveLot(x *receipt.Exec, l *Lot) {
-	l.Version++
+	x.BumpOnce(LotKey(l.ID), &l.Version)
 	receipt.Save(x, LotKey(l.ID), l)
 }
 

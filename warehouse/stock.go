@@ -75,6 +75,11 @@ func (op *RegisterStock) Apply(x *receipt.Exec) error {
 		ID: op.Lot, Warehouse: w.ID, Bay: bay.ID, Commodity: op.Commodity, Grade: op.Grade, Unit: op.Unit,
 		Status: LotLocked, RegisteredQty: net, LockedQty: net, Tolerance: op.Tolerance, Health: HealthOK,
 		InTickets: useTickets(x, op.Tickets, op.Lot), RegisteredAt: x.Block.Time,
+		Expected: ExpectedAtLock(bay, net, op.Unit),
+	}
+	// Intake: the bay now holds its tare and the goods weighed in.
+	if err := RecordPhase(x, &l, nil); err != nil {
+		return err
 	}
 	SaveLot(x, &l)
 	bay.LockedBy = l.ID
@@ -201,8 +206,12 @@ func (op *IssueReceipt) Apply(x *receipt.Exec) error {
 	return nil
 }
 
-// Stock is the warehouse side of receipt transitions (receipt.Stock).
-type Stock struct{}
+// Stock is the warehouse side of receipt transitions (receipt.Stock). Judge
+// is the sensor side of the lock, which judges the reading a load-out
+// closes with (package iot's, installed by the ledger).
+type Stock struct {
+	Judge LockJudge
+}
 
 var _ receipt.Stock = Stock{}
 

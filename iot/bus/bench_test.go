@@ -23,7 +23,7 @@ func benchReadings(b *testing.B, from, n int) []Outgoing {
 	subj := reading(b, "wh1", "bay-1", "lc-1", KindWeight)
 	out := make([]Outgoing, n)
 	for i := range out {
-		out[i] = Outgoing{Subject: subj, MsgID: ReadingMsgID("lc-1", uint64(from+i)), Data: payload(from+i, benchMsgBytes)}
+		out[i] = Outgoing{Subject: subj, MsgID: ReadingMsgID("lc-1", 1, uint64(from+i)), Data: payload(from+i, benchMsgBytes)}
 	}
 	return out
 }

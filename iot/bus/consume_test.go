@@ -22,7 +22,7 @@ func publishN(t testing.TB, js jetstream.JetStream, dev string, from, n int) str
 	subj := reading(t, "wh1", "bay-1", dev, KindWeight)
 	out := make([]Outgoing, 0, n)
 	for i := from; i < from+n; i++ {
-		out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID(dev, uint64(i)), Data: payload(i, 64)})
+		out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID(dev, 1, uint64(i)), Data: payload(i, 64)})
 	}
 	_, err := PublishBatch(testCtx(t), js, out)
 	require.NoError(t, err)
@@ -142,7 +142,7 @@ func TestDeliveredTenTimesAppliedOnce(t *testing.T) {
 	ctx := testCtx(t)
 	subj := reading(t, "wh1", "bay-1", "cam-1", KindMotion)
 	for range 10 {
-		_, _, err := Publish(ctx, js, subj, ReadingMsgID("cam-1", 99), []byte("motion"))
+		_, _, err := Publish(ctx, js, subj, ReadingMsgID("cam-1", 1, 99), []byte("motion"))
 		require.NoError(t, err)
 	}
 
@@ -169,7 +169,7 @@ func TestDeliveredTenTimesAppliedOnce(t *testing.T) {
 	require.NoError(t, stop())
 
 	assert.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, delivered)
-	assert.Equal(t, map[string]int{"cam-1:99": 1}, a.byID, "applied once")
+	assert.Equal(t, map[string]int{"cam-1:1:99": 1}, a.byID, "applied once")
 	for _, m := range a.deliveries {
 		assert.Equal(t, uint64(1), m.StreamSeq)
 		assert.Equal(t, m.NumDelivered > 1, m.Redelivered())

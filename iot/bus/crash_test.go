@@ -63,7 +63,7 @@ func TestAckedReadingsSurviveKill9(t *testing.T) {
 		subj := reading(t, "wh1", "bay-1", dev, KindWeight)
 		wg.Go(func() {
 			for i := uint64(1); pubCtx.Err() == nil; i++ {
-				id, data := ReadingMsgID(dev, i), payload(int(i)*devices+d, 200)
+				id, data := ReadingMsgID(dev, 1, i), payload(int(i)*devices+d, 200)
 				seq, dup, err := Publish(pubCtx, js, subj, id, data)
 				if err != nil {
 					return // the server died

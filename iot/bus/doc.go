@@ -39,7 +39,8 @@
 // # Deduplication
 //
 // Every message carries a Nats-Msg-Id header. For readings it is
-// "<device>:<seq>" ([ReadingMsgID]), the device's monotonic sequence, so a
+// "<device>:<epoch>:<seq>" ([ReadingMsgID]): the device's boot epoch and its
+// monotonic sequence within it, so a
 // device or gateway that retries after a lost ack stores the reading once. The
 // server remembers ids for the duplicates window only (memory grows with
 // rate × window, which is why the window is minutes, not hours); beyond it, the

@@ -79,10 +79,10 @@ func TestExternalServerRoundTrip(t *testing.T) {
 	require.NoError(t, EnsureStreams(ctx, js, StreamOptions{}))
 
 	subj := reading(t, "wh1", "bay-1", "lc-1", KindWeight)
-	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1), []byte("r1"))
+	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1, 1), []byte("r1"))
 	require.NoError(t, err)
 	assert.False(t, dup)
-	seq2, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1), []byte("r1"))
+	seq2, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1, 1), []byte("r1"))
 	require.NoError(t, err)
 	assert.True(t, dup)
 	assert.Equal(t, seq, seq2)
@@ -94,7 +94,7 @@ func TestExternalServerRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
 	assert.Equal(t, []byte("r1"), msgs[0].Data)
-	assert.Equal(t, "lc-1:1", msgs[0].MsgID)
+	assert.Equal(t, "lc-1:1:1", msgs[0].MsgID)
 	assert.Equal(t, seq, msgs[0].StreamSeq)
 	require.NoError(t, msgs[0].AckSync(ctx))
 }

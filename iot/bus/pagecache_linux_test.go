@@ -62,7 +62,7 @@ func publishAcked(t *testing.T, js jetstream.JetStream, n int) {
 	require.NoError(t, EnsureStreams(ctx, js, StreamOptions{}))
 	subj := reading(t, "wh1", "bay-1", "lc-1", KindWeight)
 	for i := range n {
-		_, _, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", uint64(i)), payload(i, 200))
+		_, _, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1, uint64(i)), payload(i, 200))
 		require.NoError(t, err)
 	}
 }

@@ -15,7 +15,7 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 	ctx := testCtx(t)
 
 	subj := reading(t, "wh1", "bay-1", "lc-1", KindWeight)
-	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1), []byte(`{"kg":1000}`))
+	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1, 1), []byte(`{"kg":1000}`))
 	require.NoError(t, err)
 	assert.False(t, dup)
 	assert.Equal(t, uint64(1), seq)
@@ -36,7 +36,7 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 	m := msgs[0]
 	assert.Equal(t, subj, m.Subject)
 	assert.Equal(t, []byte(`{"kg":1000}`), m.Data)
-	assert.Equal(t, "lc-1:1", m.MsgID)
+	assert.Equal(t, "lc-1:1:1", m.MsgID)
 	assert.Equal(t, uint64(1), m.StreamSeq)
 	assert.Equal(t, uint64(1), m.NumDelivered)
 	assert.False(t, m.Redelivered())
@@ -61,7 +61,7 @@ func TestDuplicateMsgIDStoredOnce(t *testing.T) {
 	_, _, js := setup(t)
 	ctx := testCtx(t)
 	subj := reading(t, "wh1", "bay-1", "lc-1", KindWeight)
-	id := ReadingMsgID("lc-1", 7)
+	id := ReadingMsgID("lc-1", 1, 7)
 
 	first, dup, err := Publish(ctx, js, subj, id, []byte("r7"))
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func TestDuplicateMsgIDStoredOnce(t *testing.T) {
 		assert.Equal(t, first, seq, "a duplicate names the stored copy")
 	}
 	// A different sequence from the same device is a new reading.
-	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 8), []byte("r8"))
+	seq, dup, err := Publish(ctx, js, subj, ReadingMsgID("lc-1", 1, 8), []byte("r8"))
 	require.NoError(t, err)
 	assert.False(t, dup)
 	assert.Equal(t, first+1, seq)
@@ -129,10 +129,10 @@ func TestPublishBatch(t *testing.T) {
 	const n = 1000
 	out := make([]Outgoing, 0, n+2)
 	for i := range n {
-		out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID("scale", uint64(i)), Data: payload(i, 200)})
+		out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID("scale", 1, uint64(i)), Data: payload(i, 200)})
 	}
 	// A retry of an earlier reading inside the same batch, and a bad one.
-	out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID("scale", 3), Data: payload(3, 200)})
+	out = append(out, Outgoing{Subject: subj, MsgID: ReadingMsgID("scale", 1, 3), Data: payload(3, 200)})
 	out = append(out, Outgoing{Subject: "nope", MsgID: "x"})
 
 	res, err := PublishBatch(ctx, js, out)

@@ -54,7 +54,7 @@ func TestEmbeddedSurvivesRestartOnSameStore(t *testing.T) {
 	ctx := testCtx(t)
 	require.NoError(t, EnsureStreams(ctx, js, StreamOptions{}))
 	subj := reading(t, "wh1", "b1", "lc1", KindWeight)
-	seq, _, err := Publish(ctx, js, subj, ReadingMsgID("lc1", 1), []byte("x"))
+	seq, _, err := Publish(ctx, js, subj, ReadingMsgID("lc1", 1, 1), []byte("x"))
 	require.NoError(t, err)
 	nc.Close()
 	s.Shutdown()

@@ -135,10 +135,11 @@ func EventSubject(eventType string) (string, error) {
 }
 
 // ReadingMsgID returns the deduplication id of a device's reading:
-// "<device>:<seq>". Device ids are subject tokens, which cannot contain ':',
-// so the id names exactly one (device, seq) pair.
-func ReadingMsgID(device string, seq uint64) string {
-	return device + ":" + strconv.FormatUint(seq, 10)
+// "<device>:<epoch>:<seq>". Device ids are subject tokens, which cannot
+// contain ':', so the id names exactly one (device, boot epoch, seq): a
+// device that restarted counts its sequence afresh in a new epoch.
+func ReadingMsgID(device string, epoch, seq uint64) string {
+	return device + ":" + strconv.FormatUint(epoch, 10) + ":" + strconv.FormatUint(seq, 10)
 }
 
 // streamForSubject names the stream that must store a publish on subject, so

@@ -89,9 +89,10 @@ func TestEventSubjectAndMsgID(t *testing.T) {
 	_, err = EventSubject("a.b")
 	assert.ErrorIs(t, err, ErrInvalidToken)
 
-	assert.Equal(t, "lc-3:42", ReadingMsgID("lc-3", 42))
-	assert.Equal(t, "lc-3:18446744073709551615", ReadingMsgID("lc-3", ^uint64(0)))
-	assert.NoError(t, checkMsgID(ReadingMsgID(strings.Repeat("d", MaxTokenLen), ^uint64(0))),
+	assert.Equal(t, "lc-3:1:42", ReadingMsgID("lc-3", 1, 42))
+	assert.Equal(t, "lc-3:2:18446744073709551615", ReadingMsgID("lc-3", 2, ^uint64(0)))
+	assert.NotEqual(t, ReadingMsgID("lc-3", 1, 5), ReadingMsgID("lc-3", 2, 5), "a restarted device's readings are new messages")
+	assert.NoError(t, checkMsgID(ReadingMsgID(strings.Repeat("d", MaxTokenLen), ^uint64(0), ^uint64(0))),
 		"the longest reading id fits MaxMsgIDLen")
 }
 

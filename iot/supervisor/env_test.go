@@ -232,6 +232,10 @@ var fastDevices = simulators.DeviceConfig{
 
 // stockLot registers a lot of about netKg in a bay of wh from weighbridge
 // tickets and issues receipts of the given quantities on it, to TraderA.
+// Where warehouse 2's simulated devices already run, the goods are weighed
+// in and stacked by them first (a truck carrying 100 kg more than netKg, so
+// its ticket covers the receipts), as a warehouse does before it locks a
+// lot; elsewhere the devices find the goods on the bay when they start.
 func (e *env) stockLot(t *testing.T, ctx context.Context, wh, bay, lot string, netKg uint64, receipts ...uint64) []string {
 	t.Helper()
 	wb, op, cm := ledger.Weighbridge1, ledger.Operator, ledger.Inspector
@@ -245,6 +249,14 @@ func (e *env) stockLot(t *testing.T, ctx context.Context, wh, bay, lot string, n
 	stock := &warehouse.RegisterStock{Lot: lot, Warehouse: wh, Bay: bay, Commodity: "copper cathode", Grade: "LME Grade A",
 		Unit: "kg", Tolerance: 300,
 		Tickets: []warehouse.SignedTicket{e.w.Ticket(wb, "T-"+lot, warehouse.In, netKg+15_000, 15_000, "", now)}}
+	e.simMu.Lock()
+	sim := e.sim2
+	e.simMu.Unlock()
+	if wh == ledger.Warehouse2 && sim != nil {
+		in, err := sim.Intake(bay, netKg+100)
+		require.NoError(t, err)
+		stock.Tickets = in
+	}
 	require.NoError(t, e.submit(ctx, []string{op, cm}, stock))
 	var ids []string
 	for i, q := range receipts {
@@ -344,8 +356,16 @@ func (e *env) lotIs(lot string, h warehouse.Health) func() error {
 func (e *env) baselined(t *testing.T, lot string) {
 	t.Helper()
 	eventually(t, 20*time.Second, "baseline of "+lot, func() error {
-		if l := e.lot(lot); l == nil || l.Baseline == 0 {
-			return fmt.Errorf("no baseline yet")
+		l := e.lot(lot)
+		switch {
+		case l == nil:
+			return fmt.Errorf("no lot")
+		case l.Health == warehouse.HealthAlarm:
+			st, _ := e.app(0).State()
+			a, _ := ledger.Get[iot.Alert](st, iot.AlertKey(l.Alert))
+			return fmt.Errorf("in alarm before its baseline: expected %d: %+v", l.Expected, a)
+		case l.Baseline == 0:
+			return fmt.Errorf("no baseline yet (expected %d)", l.Expected)
 		}
 		return nil
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ewrchain/ewr/iot"
@@ -56,6 +58,9 @@ func alreadyDone(err error) bool {
 func (s *Supervisor) submit(ctx context.Context, f *iot.Finding) bool {
 	op := f.Op()
 	log := s.cfg.Logger.With("warehouse", s.cfg.Warehouse, "lot", f.Lot, "finding", f.Name())
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("iot supervisor: finding", "evidence", evidenceSummary(f.Evidence))
+	}
 	if err := s.dryRun(op); err != nil {
 		if alreadyDone(err) {
 			return true
@@ -89,6 +94,19 @@ func (s *Supervisor) submit(ctx context.Context, f *iot.Finding) bool {
 		}
 		return false
 	}
+}
+
+// evidenceSummary names each evidence reading with what it says, for logs.
+func evidenceSummary(ev []iot.SignedReading) []string {
+	out := make([]string, len(ev))
+	for i := range ev {
+		r := &ev[i].Reading
+		out[i] = r.ID() + "@" + strconv.FormatInt(r.TimeMs, 10)
+		if r.Weight != nil {
+			out[i] += fmt.Sprintf(" %d %s stable=%v", r.Weight.Qty, r.Weight.Unit, r.Weight.Stable)
+		}
+	}
+	return out
 }
 
 func isRule(err error) bool {

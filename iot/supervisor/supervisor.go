@@ -30,9 +30,10 @@ type Config struct {
 	Warehouse string
 	// Signer is the participant whose key signs the supervisor's txs
 	// (the Submitter holds the key). Breaches may be signed by any
-	// participant; gaps and returns to health need a supervision role
-	// (iot.SupervisorRoles); baselines and anchors need the warehouse's
-	// collateral manager (anchors also its operator).
+	// participant; gaps and returns to health need the warehouse's
+	// collateral manager or a supervisor the consortium registered for it
+	// (warehouse.SetSupervisors); baselines need the collateral manager;
+	// anchors either of those or the operator.
 	Signer    string
 	Chain     Chain
 	Submitter Submitter
@@ -222,7 +223,8 @@ func Start(ctx context.Context, cfg Config) (*Supervisor, error) {
 		done: make(chan struct{}), handled: newSeqSet(handledWindow),
 	}
 	autoBaseline := !cfg.NoAutoBaseline && cfg.Signer == v.warehouse.CollateralManager
-	s.ev = iot.NewEvaluator(iot.EvalConfig{Warehouse: cfg.Warehouse, RetryMs: cfg.RetryAfter.Milliseconds(), AutoBaseline: autoBaseline}, v.rules)
+	s.ev = iot.NewEvaluator(iot.EvalConfig{Warehouse: cfg.Warehouse, RetryMs: cfg.RetryAfter.Milliseconds(), AutoBaseline: autoBaseline,
+		EvidenceWindowMs: v.windowMs}, v.rules)
 	s.setView(v)
 	s.ev.SetLots(v.lots, cfg.Clock().UnixMilli())
 	s.lastTick = time.Now()
@@ -237,7 +239,7 @@ func Start(ctx context.Context, cfg Config) (*Supervisor, error) {
 			s.submitLoop(runCtx)
 		}()
 	}
-	anchoring := !cfg.Anchor.Disabled && (cfg.Signer == v.warehouse.CollateralManager || cfg.Signer == v.warehouse.Operator)
+	anchoring := !cfg.Anchor.Disabled && (v.warehouse.MaySupervise(cfg.Signer) || cfg.Signer == v.warehouse.Operator)
 	if anchoring {
 		s.wg.Add(1)
 		go func() {
@@ -322,6 +324,7 @@ func (s *Supervisor) refresh() error {
 	}
 	s.setView(v)
 	s.ev.SetRules(v.rules)
+	s.ev.SetEvidenceWindow(v.windowMs)
 	s.ev.SetLots(v.lots, s.cfg.Clock().UnixMilli())
 	return nil
 }

@@ -33,7 +33,7 @@ func signedJobs(t testing.TB, n int, bad ...int) []sigJob {
 	jobs := make([]sigJob, n)
 	for i := range jobs {
 		k := i % len(keys)
-		r := iot.Reading{Event: "e", Device: "d", Seq: uint64(i + 1), TimeMs: 1, Weight: &iot.BayWeight{Qty: uint64(i), Unit: "kg", Stable: true}}
+		r := iot.Reading{Event: "e", Device: "d", Epoch: 1, Seq: uint64(i + 1), TimeMs: 1, Weight: &iot.BayWeight{Qty: uint64(i), Unit: "kg", Stable: true}}
 		key := keys[k]
 		if isBad[i] {
 			key = ledger.DemoKey("forger", fmt.Sprint(i))

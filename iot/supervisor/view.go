@@ -30,6 +30,7 @@ type deviceKey struct {
 type view struct {
 	height    int64
 	rules     iot.Rules
+	windowMs  int64 // the chain's evidence window
 	warehouse *warehouse.Warehouse
 	devices   map[string]*deviceKey
 	lots      []iot.LotView
@@ -47,7 +48,9 @@ func loadView(st receipt.Store, height int64, wh string, prev *view) (*view, err
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
-	v := &view{height: height, rules: *iot.LoadRules(x), warehouse: w, devices: map[string]*deviceKey{}}
+	v := &view{height: height, rules: *iot.LoadRules(x), windowMs: x.Params().EvidenceWindowSec * 1000, warehouse: w,
+		devices: map[string]*deviceKey{}}
+	scales := map[string]bool{} // bays with an active scale
 	var decodeErr error
 	byBay := map[string][]string{}
 	rg.Range("d/", func(k string, raw []byte) {
@@ -65,6 +68,7 @@ func loadView(st receipt.Store, height int64, wh string, prev *view) (*view, err
 			}
 			if d.Bay != "" && d.Status == warehouse.Active {
 				byBay[d.Bay] = append(byBay[d.Bay], d.ID)
+				scales[d.Bay] = scales[d.Bay] || d.Type == warehouse.BayScale
 			}
 		}
 		v.devices[d.ID] = dk
@@ -96,7 +100,7 @@ func loadView(st receipt.Store, height int64, wh string, prev *view) (*view, err
 		if l.Alert != "" {
 			alert, _ = receipt.Load[iot.Alert](x, iot.AlertKey(l.Alert))
 		}
-		v.lots = append(v.lots, iot.NewLotView(l, iot.LoadWatch(x, l.ID), alert, byBay[b.ID]))
+		v.lots = append(v.lots, iot.NewLotView(l, iot.LoadWatch(x, l.ID), warehouse.LoadLockHistory(x, l.ID), alert, byBay[b.ID], scales[b.ID]))
 	}
 	sort.Slice(v.lots, func(i, j int) bool { return v.lots[i].Lot < v.lots[j].Lot })
 	return v, nil
