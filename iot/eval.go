@@ -204,9 +204,9 @@ type Evaluator struct {
 type devState struct {
 	last   Pos   // the last accepted reading's place
 	lastMs int64 // device time of the last accepted reading
-	seenMs  int64 // reference time it was last heard (or first watched)
-	seal    SealState
-	sealID  string
+	seenMs int64 // reference time it was last heard (or first watched)
+	seal   SealState
+	sealID string
 }
 
 type lotState struct {

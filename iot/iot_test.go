@@ -91,15 +91,15 @@ func TestMerkleRoot(t *testing.T) {
 // evaluator watching it. Every finding the evaluator emits is applied to
 // the chain: the supervisor's rules and the validators' must agree.
 type bench struct {
-	t    *testing.T
-	sim  *ledger.Sim
-	w    *ledger.World
-	ev   *iot.Evaluator
+	t     *testing.T
+	sim   *ledger.Sim
+	w     *ledger.World
+	ev    *iot.Evaluator
 	seq   map[string]uint64
 	epoch map[string]uint64
 	nowM  int64 // the supervisor's clock, ms
-	lot  string
-	bay  string
+	lot   string
+	bay   string
 	// applied counts findings the chain accepted, by name.
 	applied map[string]int
 }

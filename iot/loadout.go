@@ -18,7 +18,8 @@ var _ warehouse.LockJudge = LockJudge{}
 // last out-ticket was weighed, inside the evidence window, and after the
 // scale's last reading the chain used. Such a reading is consumed and
 // compared with the lock's new expected weight (the bay's tare plus the
-// goods left): within the lot's tolerance the lock re-centres on it (a
+// goods left, less what other load-outs still open may take): within the
+// lot's tolerance the lock re-centres on it when nothing else moves (a
 // baseline taken as the load-out closes: one weighbridge's error does not
 // add up over many deliveries; what one load-out could hide is bounded by
 // the tolerance, like any single reading); beyond it the lot goes to ALARM
@@ -55,13 +56,19 @@ func (LockJudge) LoadOutClosed(x *receipt.Exec, l *warehouse.Lot, ro *warehouse.
 		return err
 	}
 	consume(x, "delivery.confirm", s)
-	if Deviation(r.Weight.Qty, l.Expected) <= l.Tolerance {
-		if l.Status != warehouse.LotLocked {
+	// Judged against the lock as the delivery left it: its new expected
+	// weight, less what other load-outs still open on the lot may take.
+	cur := warehouse.LoadLockHistory(x, l.ID).Current()
+	if l.Status != warehouse.LotLocked {
+		cur = warehouse.LockPhase{Expected: l.Expected}
+	}
+	if cur.Excess(r.Weight.Qty, l.Tolerance) == 0 {
+		if l.Status != warehouse.LotLocked || cur.Moving() {
 			return nil
 		}
-		// The scale agrees: the lock re-centres on its reading, so the
-		// weighbridge's error on this load-out does not carry into the
-		// next one.
+		// The scale agrees and nothing else is moving: the lock re-centres
+		// on its reading, so the weighbridge's error on this load-out does
+		// not carry into the next one.
 		l.Expected, l.Baseline = r.Weight.Qty, r.Weight.Qty
 		if err := warehouse.RecordPhase(x, l, nil); err != nil {
 			return err

@@ -182,6 +182,7 @@ type bay struct {
 	driftBase uint64    // ...where the goods weighed this
 
 	lc, cam, seal *device
+	lastSettled   *iot.SignedReading // the scale's last settled weight, as signed
 	reportEvery   time.Duration
 	nextReport    time.Time
 	nextSample    time.Time

@@ -95,9 +95,12 @@ func (s *Warehouse) StartLoadOut(ro, bayID string, qtyKg uint64) error {
 	if s.mu.wb == nil {
 		return fmt.Errorf("simulators: %s has no weighbridge", s.id)
 	}
-	if qtyKg == 0 || qtyKg > b.qtyKg {
+	if qtyKg == 0 || b.qtyKg == 0 {
 		return fmt.Errorf("simulators: load-out of %d kg from bay %s holding %d kg", qtyKg, bayID, b.qtyKg)
 	}
+	// The papers may promise a little more than the bay holds (the intake
+	// tickets' weighing error): the last truck takes what is there.
+	qtyKg = min(qtyKg, b.qtyKg)
 	lo := &loadOut{ro: ro, bay: bayID, qty: qtyKg}
 	s.mu.loadOuts[ro] = lo
 	cfg := s.cfg.LoadOut
@@ -139,11 +142,16 @@ func (s *Warehouse) StartLoadOut(ro, bayID string, qtyKg uint64) error {
 	return nil
 }
 
-// closingLocked records a load-out's closing reading: the bay scale's
-// first settled weight taken after its door closed.
+// closingLocked notes a bay scale's settled weight as its last, and as a
+// load-out's closing reading if it is the first taken after the load-out's
+// door closed.
 func (s *Warehouse) closingLocked(dev *device, sr *iot.SignedReading) {
 	if sr.Reading.Weight == nil || !sr.Reading.Weight.Stable || dev.typ != warehouse.BayScale {
 		return
+	}
+	if b := s.mu.byID[dev.bay]; b != nil && b.lc == dev {
+		c := *sr
+		b.lastSettled = &c
 	}
 	at := time.UnixMilli(sr.Reading.TimeMs)
 	for _, lo := range s.mu.loadOuts {
@@ -170,7 +178,9 @@ func (s *Warehouse) LoadOutResult(ro string) (tickets []warehouse.SignedTicket, 
 	return append([]warehouse.SignedTicket(nil), lo.tickets...), &c, true, nil
 }
 
-// ForgetLoadOut drops a finished load-out's record.
+// ForgetLoadOut drops a finished load-out's record. Forget only a load-out
+// whose order is closed on chain: a simulator following the chain loads
+// out an open order it does not remember.
 func (s *Warehouse) ForgetLoadOut(ro string) {
 	s.mu.Lock()
 	delete(s.mu.loadOuts, ro)
@@ -210,4 +220,18 @@ func (s *Warehouse) SetTare(bayID string, kg uint64) error {
 	}
 	b.tareKg = kg
 	return nil
+}
+
+// LastSettled is the bay scale's last settled weight as it signed it, if
+// it was taken at or after since: what a collateral manager takes as the
+// baseline of a re-count.
+func (s *Warehouse) LastSettled(bayID string, since time.Time) *iot.SignedReading {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.mu.byID[bayID]
+	if b == nil || b.lastSettled == nil || time.UnixMilli(b.lastSettled.Reading.TimeMs).Before(since) {
+		return nil
+	}
+	c := *b.lastSettled
+	return &c
 }

@@ -243,9 +243,6 @@ func (op *ConfirmDelivery) Apply(x *receipt.Exec) error {
 	if diff := absDiff(weighed, ro.Quantity); diff > allowed {
 		return receipt.Errorf(ErrOutOfTolerance, "ordered %d, weighed %d, allowed ±%d", ro.Quantity, weighed, allowed)
 	}
-	if weighed > l.LockedQty {
-		return receipt.Errorf(ErrLockShortfall, "lot %s locks %d, weighed out %d", l.ID, l.LockedQty, weighed)
-	}
 	// The lock falls by what was weighed out, but never below the receipts
 	// that stay: a weighing difference within the delivery tolerance is the
 	// warehouse's to absorb (its tickets are the measure), and the goods
@@ -281,6 +278,13 @@ func (op *ConfirmDelivery) Apply(x *receipt.Exec) error {
 	}
 	r.Bump(x)
 	receipt.SaveReceipt(x, r)
+	if len(l.Live) == 0 && l.LockedQty <= max(allowed, l.Tolerance) {
+		// The last receipt's goods are out and what the lock still counts
+		// is a weighing difference (the intake's and the deliveries'
+		// tickets) within the lot's tolerance: the bay is empty, the lot is
+		// done.
+		l.LockedQty = 0
+	}
 	if l.LockedQty == 0 {
 		l.Status = LotReleased
 		bay, ok := receipt.Load[Bay](x, BayKey(l.Warehouse, l.Bay))

@@ -31,16 +31,19 @@ var (
 	ErrReleaseOrderUnknown = receipt.NewError(222, "release_order_not_found", receipt.KindNotFound, "release order: not found")
 	ErrReleaseOrderClosed  = receipt.NewError(223, "release_order_closed", receipt.KindConflict, "release order: not open")
 	ErrOutOfTolerance      = receipt.NewError(224, "delivery_out_of_tolerance", receipt.KindRule, "delivery: weighed quantity outside tolerance of the order")
-	ErrLockShortfall       = receipt.NewError(225, "lock_shortfall", receipt.KindRule, "delivery: lot would hold less than its live receipts")
-	ErrDeliveryQuantity    = receipt.NewError(226, "delivery_quantity", receipt.KindRule, "delivery: quantity exceeds the receipt's")
-	ErrNotCollateralMgr    = receipt.NewError(227, "not_collateral_manager", receipt.KindForbidden, "warehouse: collateral manager must sign")
-	ErrWarehouseSuspended  = receipt.NewError(228, "warehouse_suspended", receipt.KindRule, "warehouse: not in good standing")
-	ErrLotTooManyReceipts  = receipt.NewError(229, "lot_too_many_receipts", receipt.KindRule, "lot: too many live receipts")
-	ErrBadUnit             = receipt.NewError(230, "bad_unit", receipt.KindInvalid, "warehouse: unit must be kg or g")
-	ErrCommodityMismatch   = receipt.NewError(231, "commodity_mismatch", receipt.KindRule, "receipt: commodity or grade differs from the lot's")
-	ErrLockHistoryFull     = receipt.NewError(232, "lock_history_full", receipt.KindRule, "lot: too many lock movements inside the evidence window")
-	ErrBayNotEmpty         = receipt.NewError(233, "bay_not_empty", receipt.KindConflict, "warehouse: bay holds a locked lot")
-	ErrSupervisorInvalid   = receipt.NewError(234, "supervisor_invalid", receipt.KindRule, "warehouse: supervisor must be an active participant with a supervision role")
+	// ErrLockShortfall is no longer returned: a delivery within its
+	// tolerance lowers the lock at most to the receipts that stay (the
+	// code stays reserved).
+	ErrLockShortfall      = receipt.NewError(225, "lock_shortfall", receipt.KindRule, "delivery: lot would hold less than its live receipts")
+	ErrDeliveryQuantity   = receipt.NewError(226, "delivery_quantity", receipt.KindRule, "delivery: quantity exceeds the receipt's")
+	ErrNotCollateralMgr   = receipt.NewError(227, "not_collateral_manager", receipt.KindForbidden, "warehouse: collateral manager must sign")
+	ErrWarehouseSuspended = receipt.NewError(228, "warehouse_suspended", receipt.KindRule, "warehouse: not in good standing")
+	ErrLotTooManyReceipts = receipt.NewError(229, "lot_too_many_receipts", receipt.KindRule, "lot: too many live receipts")
+	ErrBadUnit            = receipt.NewError(230, "bad_unit", receipt.KindInvalid, "warehouse: unit must be kg or g")
+	ErrCommodityMismatch  = receipt.NewError(231, "commodity_mismatch", receipt.KindRule, "receipt: commodity or grade differs from the lot's")
+	ErrLockHistoryFull    = receipt.NewError(232, "lock_history_full", receipt.KindRule, "lot: too many lock movements inside the evidence window")
+	ErrBayNotEmpty        = receipt.NewError(233, "bay_not_empty", receipt.KindConflict, "warehouse: bay holds a locked lot")
+	ErrSupervisorInvalid  = receipt.NewError(234, "supervisor_invalid", receipt.KindRule, "warehouse: supervisor must be an active participant with a supervision role")
 )
 
 // Status is whether a warehouse or device is in good standing.

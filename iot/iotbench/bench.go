@@ -65,7 +65,18 @@ type IoTBenchResult struct {
 	FreezeP50Ms float64 `json:"freeze_p50_ms"`
 	FreezeP99Ms float64 `json:"freeze_p99_ms"`
 	FreezeMaxMs float64 `json:"freeze_max_ms"`
-	Cores       int     `json:"cores"`
+	// The lock's accuracy over the same phase, with ordinary warehouse
+	// work between the thefts: TheftsInjected thefts, each caught
+	// (TheftsDetected: a breach froze the lot's receipts); Deliveries
+	// partial deliveries loaded out by the simulated trucks with the bay
+	// scale reporting honestly, and Restarts device restarts; FalseAlarms
+	// alerts (breach or gap) that no theft explains. Must be 0 and equal.
+	FalseAlarms    int `json:"false_alarms"`
+	TheftsInjected int `json:"thefts_injected"`
+	TheftsDetected int `json:"thefts_detected"`
+	Deliveries     int `json:"deliveries"`
+	Restarts       int `json:"restarts"`
+	Cores          int `json:"cores"`
 
 	// ReadingsPerCPUS is readings per second of this process's CPU time
 	// (validators, NATS and supervisor together) over the window: a
@@ -228,9 +239,9 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 		res.CPUUtil = cpu / busy.Seconds() / float64(runtime.NumCPU())
 	}
 
-	// Freeze latency.
-	say("freeze latency: %d thefts in %s with its devices publishing", cfg.Trials, ledger.Warehouse1)
-	samples, err := freezeTrials(ctx, cfg, w, ln, app, client, js, say)
+	// Freeze latency, and the lock's accuracy through ordinary work.
+	say("freeze latency: %d thefts in %s with its devices publishing, deliveries and restarts between them", cfg.Trials, ledger.Warehouse1)
+	samples, err := freezeTrials(ctx, cfg, w, app, client, js, res, say)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +298,7 @@ func prepublish(ctx context.Context, js jetstream.JetStream, w *ledger.World, wh
 		var r iot.Reading
 		switch d.typ {
 		case warehouse.BayScale:
-			r.Weight = &iot.BayWeight{Qty: 50_000 + uint64(rng.IntN(101)) - 50, Unit: "kg", Stable: rng.IntN(20) != 0}
+			r.Weight = &iot.BayWeight{Qty: 50_000 + ledger.DemoBayTareKg + uint64(rng.IntN(101)) - 50, Unit: "kg", Stable: rng.IntN(20) != 0}
 		case warehouse.Camera:
 			if rng.IntN(4) == 0 {
 				r.Motion = &iot.Motion{Zone: "aisle", Class: iot.ClassUnknown, ConfidencePermille: uint16(rng.IntN(600))}
@@ -297,7 +308,7 @@ func prepublish(ctx context.Context, js jetstream.JetStream, w *ledger.World, wh
 			r.Heartbeat = &iot.Heartbeat{BatteryPermille: 900, ClockSkewMs: int64(rng.IntN(41)) - 20}
 		}
 		d.seq++
-		r.Event, r.Device, r.Seq, r.TimeMs = fmt.Sprintf("b%d", i), d.id, d.seq, nowMs
+		r.Event, r.Device, r.Epoch, r.Seq, r.TimeMs = fmt.Sprintf("b%d", i), d.id, 1, d.seq, nowMs
 		var sr iot.SignedReading
 		bay := d.bay
 		switch k := rng.IntN(1000); {
@@ -342,21 +353,41 @@ func sortedDeviceIDs(w *ledger.World) []string {
 // freezeTrials robs warehouse 1's lots one theft at a time while its
 // devices publish, and times each from the theft reading's publication to
 // the commit that froze the lot's receipts; a re-count (the goods were
-// found) resets the lot for the next trial.
-func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *chainengine.Localnet, app *chainengine.ReceiptApp,
-	client *chainengine.Client, js jetstream.JetStream, say func(string, ...any)) ([]int64, error) {
+// found) resets the lot for the next trial. Between thefts the warehouse
+// works: a partial delivery loaded out by the simulated trucks and
+// confirmed with their tickets and the bay scale's closing reading, and a
+// device restart. Every alert on the lots that no theft explains is a
+// false alarm.
+func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, app *chainengine.ReceiptApp,
+	client *chainengine.Client, js jetstream.JetStream, res *IoTBenchResult, say func(string, ...any)) ([]int64, error) {
 	submit := func(signers []string, op receipt.Op) error {
 		_, _, err := client.Submit(ctx, signers, op)
 		return err
 	}
+	// The warehouse's devices, on the wall clock, following the chain and
+	// loading out every release order; a recorder notes when each theft
+	// reading is handed to the bus.
+	rec := &theftRecorder{inner: simulators.JetStreamPublisher{JS: js}}
+	sim, err := simulators.StartWarehouse(ctx, simulators.WarehouseConfig{World: w, Warehouse: ledger.Warehouse1, JetStream: js, Chain: app, Publisher: rec,
+		Interval: 50 * time.Millisecond, Seed: 9, Logger: quietLogger(), AutoLoadOut: true,
+		Devices: simulators.DeviceConfig{ReportMin: 2 * time.Second, ReportMax: 5 * time.Second, HeartbeatMin: 5 * time.Second, HeartbeatMax: 10 * time.Second,
+			SettleTime: 200 * time.Millisecond, SampleHz: 10, BootTime: time.Second,
+			LoadOut: simulators.LoadOutConfig{MoveEvery: 300 * time.Millisecond, WeighAfter: 500 * time.Millisecond, CloseAfter: time.Second}}})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Stop()
 	bays := ledger.DemoBays
 	lots := make([]string, len(bays))
 	now := time.Now().Unix()
 	for i, bay := range bays {
 		lots[i] = fmt.Sprintf("FL-%d", i+1)
+		in, err := sim.Intake(bay, 25_000, 25_000) // weighed in and stacked before the lock
+		if err != nil {
+			return nil, err
+		}
 		if err := submit([]string{ledger.Operator, ledger.Inspector}, &warehouse.RegisterStock{Lot: lots[i], Warehouse: ledger.Warehouse1, Bay: bay,
-			Commodity: "copper cathode", Grade: "LME Grade A", Unit: "kg", Tolerance: 300,
-			Tickets: []warehouse.SignedTicket{w.Ticket(ledger.Weighbridge1, "FT-"+lots[i], warehouse.In, 65_000, 15_000, "", now)}}); err != nil {
+			Commodity: "copper cathode", Grade: "LME Grade A", Unit: "kg", Tolerance: 300, Tickets: in}); err != nil {
 			return nil, err
 		}
 		if err := submit([]string{ledger.Operator}, &warehouse.IssueReceipt{ID: lots[i] + "-R1", Lot: lots[i], Depositor: ledger.TraderA,
@@ -366,26 +397,15 @@ func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *
 			return nil, err
 		}
 	}
-	// The warehouse's devices, on the wall clock, following the chain; a
-	// recorder notes when each theft reading is handed to the bus.
-	rec := &theftRecorder{inner: simulators.JetStreamPublisher{JS: js}}
-	sim, err := simulators.StartWarehouse(ctx, simulators.WarehouseConfig{World: w, Warehouse: ledger.Warehouse1, JetStream: js, Chain: app, Publisher: rec,
-		Interval: 50 * time.Millisecond, Seed: 9, Logger: quietLogger(),
-		Devices: simulators.DeviceConfig{ReportMin: 2 * time.Second, ReportMax: 5 * time.Second, HeartbeatMin: 5 * time.Second, HeartbeatMax: 10 * time.Second,
-			SettleTime: 200 * time.Millisecond, SampleHz: 10}})
-	if err != nil {
-		return nil, err
-	}
-	defer sim.Stop()
 	sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: ledger.Warehouse1, Signer: ledger.Inspector, Chain: app, Submitter: client,
 		JetStream: js, Durable: "bench-freeze", TickInterval: 50 * time.Millisecond, RetryAfter: 2 * time.Second, Logger: quietLogger()})
 	if err != nil {
 		return nil, err
 	}
 	defer sup.Stop()
+	state := func() receipt.Store { st, _ := app.State(); return st }
 	lot := func(id string) *warehouse.Lot {
-		st, _ := app.State()
-		l, _ := ledger.Get[warehouse.Lot](st, warehouse.LotKey(id))
+		l, _ := ledger.Get[warehouse.Lot](state(), warehouse.LotKey(id))
 		return l
 	}
 	waitFor := func(what string, within time.Duration, cond func() bool) error {
@@ -408,8 +428,8 @@ func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *
 			return nil, err
 		}
 	}
+	explained := map[string]bool{} // alerts a theft opened
 	var samples []int64
-	seq := uint64(1) << 40
 	for trial := 0; trial < cfg.Trials; trial++ {
 		i := trial % len(lots)
 		l, bay := lots[i], bays[i]
@@ -418,14 +438,17 @@ func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *
 			return nil, err
 		}
 		before := sim.Weight(bay)
-		rec.arm(lc, before-2_000)
+		rec.arm(lc, lot(l).Expected-2_000)
 		if err := sim.Theft(bay, 3_000); err != nil {
 			return nil, err
 		}
+		res.TheftsInjected++
 		if err := waitFor("theft of "+l, 30*time.Second, func() bool { return lot(l).Health == warehouse.HealthAlarm }); err != nil {
 			return nil, err
 		}
 		frozenAt := time.Now()
+		res.TheftsDetected++
+		explained[lot(l).Alert] = true
 		published, ok := rec.published()
 		if !ok {
 			return nil, errors.New("bench iot: the theft reading was never published")
@@ -434,19 +457,91 @@ func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, ln *
 		samples = append(samples, ms)
 		say("trial %d: %s frozen %d ms after the theft reading was published", trial+1, l, ms)
 
-		// The goods were found: back on the bay, re-counted with the regulator.
+		// The goods were found: back on the bay, re-counted with the
+		// regulator on the scale's own settled reading of them.
+		since := time.Now()
 		if err := sim.Load(bay, before); err != nil {
 			return nil, err
 		}
-		seq++
-		reading := iot.Sign(iot.Reading{Event: fmt.Sprintf("recount-%d", trial), Device: lc, Seq: seq, TimeMs: time.Now().UnixMilli(),
-			Weight: &iot.BayWeight{Qty: before, Unit: "kg", Stable: true}}, w.Devices[lc].Key)
-		if err := submit([]string{ledger.Inspector, ledger.Regulator}, &iot.Recount{Lot: l, Counted: lot(l).LockedQty, Baseline: reading,
+		var reading *iot.SignedReading
+		if err := waitFor("a settled reading of "+bay, 30*time.Second, func() bool {
+			reading = sim.LastSettled(bay, since)
+			return reading != nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := submit([]string{ledger.Inspector, ledger.Regulator}, &iot.Recount{Lot: l, Counted: lot(l).LockedQty, Baseline: *reading,
 			Note: "bench: goods found"}); err != nil {
 			return nil, err
 		}
+
+		// Ordinary work on the next lot: a partial delivery, or a restart.
+		next := lots[(i+1)%len(lots)]
+		switch trial % 2 {
+		case 0:
+			if err := benchDelivery(ctx, submit, sim, app, next, waitFor); err != nil {
+				return nil, err
+			}
+			res.Deliveries++
+		case 1:
+			dev := ledger.Warehouse1 + "-CAM-0" + fmt.Sprint((i+1)%len(lots)+1)
+			if err := sim.Restart(dev); err != nil {
+				return nil, err
+			}
+			res.Restarts++
+		}
 	}
+	// Let the last work settle, then count what no theft explains.
+	if err := waitFor("the lots healthy", 30*time.Second, func() bool {
+		for _, l := range lots {
+			if lot(l).Health == warehouse.HealthAlarm && !explained[lot(l).Alert] {
+				return true // a false alarm: counted below
+			}
+			if lot(l).Health != warehouse.HealthOK {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	for _, l := range lots {
+		res.FalseAlarms += int(iot.LoadWatch(&receipt.Exec{Store: state()}, l).Alerts)
+	}
+	res.FalseAlarms -= len(explained)
+	say("%d thefts, %d caught; %d deliveries, %d restarts; %d false alarms", res.TheftsInjected, res.TheftsDetected,
+		res.Deliveries, res.Restarts, res.FalseAlarms)
 	return samples, nil
+}
+
+// benchDelivery has the lot's holder redeem 5 t, waits for the simulated
+// warehouse to load it out, and confirms it with the trucks' tickets and
+// the bay scale's closing reading.
+func benchDelivery(ctx context.Context, submit func([]string, receipt.Op) error, sim *simulators.Running, app *chainengine.ReceiptApp,
+	lotID string, waitFor func(string, time.Duration, func() bool) error) error {
+	st, _ := app.State()
+	r, ok := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey(lotID+"-R1"))
+	if !ok {
+		return fmt.Errorf("bench iot: receipt %s-R1 missing", lotID)
+	}
+	if err := submit([]string{r.Holder}, &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: 5_000}); err != nil {
+		return err
+	}
+	ro := warehouse.ReleaseOrderID(r.ID, r.Deliveries+1)
+	var tickets []warehouse.SignedTicket
+	var closing *iot.SignedReading
+	if err := waitFor("load-out of "+ro, 60*time.Second, func() bool {
+		t, c, done, _ := sim.LoadOutResult(ro)
+		tickets, closing = t, c
+		return done
+	}); err != nil {
+		return err
+	}
+	if err := submit([]string{ledger.Operator}, &warehouse.ConfirmDelivery{ReleaseOrder: ro, Tickets: tickets, Closing: iot.Encode(closing)}); err != nil {
+		return err
+	}
+	sim.ForgetLoadOut(ro) // closed on chain: the simulator will not load it out again
+	return nil
 }
 
 // theftRecorder publishes through inner and notes when the armed device's
