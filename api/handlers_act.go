@@ -399,7 +399,11 @@ func (s *Server) confirmDelivery(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&warehouse.ConfirmDelivery{ReleaseOrder: id, Tickets: req.Tickets}, "release_order", same(id))
+	op := &warehouse.ConfirmDelivery{ReleaseOrder: id, Tickets: req.Tickets}
+	if req.ClosingReading != nil {
+		op.Closing = iot.Encode(req.ClosingReading)
+	}
+	return rc.act(op, "release_order", same(id))
 }
 
 func (s *Server) cancelDelivery(rc *reqCtx) error {
@@ -464,7 +468,35 @@ func (s *Server) addBay(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&warehouse.AddBay{Warehouse: id, Bay: req.Bay}, "warehouse", same(id))
+	return rc.act(&warehouse.AddBay{Warehouse: id, Bay: req.Bay, TareKg: req.TareKg}, "warehouse", same(id))
+}
+
+func (s *Server) setBayTare(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	bay, err := rc.id("bay")
+	if err != nil {
+		return err
+	}
+	var req TareRequest
+	if err := rc.body(&req); err != nil {
+		return err
+	}
+	return rc.act(&warehouse.SetBayTare{Warehouse: id, Bay: bay, TareKg: req.TareKg}, "warehouse", same(id))
+}
+
+func (s *Server) setSupervisors(rc *reqCtx) error {
+	id, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	var req SupervisorsRequest
+	if err := rc.body(&req); err != nil {
+		return err
+	}
+	return rc.act(&warehouse.SetSupervisors{Warehouse: id, Supervisors: req.Supervisors}, "warehouse", same(id))
 }
 
 func (s *Server) registerDevice(rc *reqCtx) error {

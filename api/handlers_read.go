@@ -300,6 +300,36 @@ func (s *Server) fault(rc *reqCtx) error {
 	return rc.reply(http.StatusCreated, res)
 }
 
+func (s *Server) simIntake(rc *reqCtx) error {
+	var req IntakeRequest
+	if err := rc.body(&req); err != nil {
+		return err
+	}
+	if s.cfg.Simulator == nil {
+		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
+	}
+	res, err := s.cfg.Simulator.Intake(rc.ctx(), req)
+	if err != nil {
+		return failf(PInvalidBody, "%v", err)
+	}
+	return rc.reply(http.StatusCreated, res)
+}
+
+func (s *Server) simLoadOut(rc *reqCtx) error {
+	if s.cfg.Simulator == nil {
+		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
+	}
+	id := rc.c.Params("id")
+	res, err := s.cfg.Simulator.LoadOut(rc.ctx(), id)
+	if errors.Is(err, ErrNoLoadOut) {
+		return failf(PNotFound, "release order %s: %v", id, err)
+	}
+	if err != nil {
+		return failf(PInvalidBody, "%v", err)
+	}
+	return rc.reply(http.StatusOK, res)
+}
+
 // Lots and receipts.
 
 func (s *Server) lotReceipts(rc *reqCtx) error {

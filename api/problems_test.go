@@ -50,6 +50,7 @@ var notReached = map[string]string{
 	receipt.ErrEncumbered.Name:           "requireFree's fallback: every encumbered state has a more specific rule (pledged, transfer or redemption pending)",
 	"pledge_pending":                     "declared, never returned by any rule",
 	warehouse.ErrCommodityMismatch.Name:  "declared, never returned by any rule",
+	warehouse.ErrLockHistoryFull.Name:    "needs 512 lock movements of one lot inside the evidence window",
 	warehouse.ErrLockShortfall.Name:      "reserved: a delivery within its tolerance lowers the lock at most to the receipts that stay",
 	warehouse.ErrWarehouseSuspended.Name: "no op suspends a warehouse yet",
 	warehouse.ErrLotTooManyReceipts.Name: "needs 5,000 live receipts on one lot",
@@ -71,6 +72,9 @@ var iotEvidence = map[string]bool{
 	"evidence_stale": true, "not_a_breach": true, "release_order_open": true, "lot_unverified": true, "no_baseline": true,
 	"recount_short": true, "anchor_overlap": true, "reading_replayed": true, "reading_clock_skew": true,
 	"reading_implausible": true, "reading_subject_mismatch": true,
+	// The evidence's freshness and single use, and the baselines' and gaps'
+	// agreement with the goods: package ledger's direct-to-chain tests.
+	"evidence_too_old": true, "reading_consumed": true, "baseline_disagrees": true, "gap_contradicted": true,
 }
 
 func iotRule(e *receipt.Error) bool { return iotEvidence[e.Name] }
@@ -367,7 +371,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	if !story.TheftSkipped {
 		lc1 := ledger.Warehouse1 + "-LC-01"
 		reading := func(seq uint64, signed bool) iot.SignedReading {
-			r := iot.Reading{Event: fmt.Sprintf("P-ev-%d", seq), Device: lc1, Seq: seq, TimeMs: time.Now().UnixMilli(),
+			r := iot.Reading{Event: fmt.Sprintf("P-ev-%d", seq), Device: lc1, Epoch: uint64(time.Now().Unix()), Seq: seq, TimeMs: time.Now().UnixMilli(),
 				Weight: &iot.BayWeight{Qty: 75_000, Unit: "kg", Stable: true}}
 			if !signed {
 				return iot.SignedReading{Reading: r}

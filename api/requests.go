@@ -76,9 +76,12 @@ type AmendRequest struct {
 	Version          uint64 `json:"version,omitempty"`
 }
 
-// TicketsRequest carries signed weigh tickets (a delivery's out-tickets).
+// TicketsRequest carries signed weigh tickets (a delivery's out-tickets)
+// and, for a bay with an active scale, the scale's signed stable reading
+// taken after the last truck weighed out: the lock's closing evidence.
 type TicketsRequest struct {
-	Tickets []warehouse.SignedTicket `json:"tickets"`
+	Tickets        []warehouse.SignedTicket `json:"tickets"`
+	ClosingReading *iot.SignedReading       `json:"closing_reading,omitempty"`
 }
 
 // RecountRequest is a collateral manager's re-count of a lot in alarm
@@ -93,6 +96,19 @@ type RecountRequest struct {
 // BayRequest adds a bay.
 type BayRequest struct {
 	Bay string `json:"bay"`
+	// TareKg is what the bay's scale reads with the bay empty: the lock
+	// expects it plus the goods.
+	TareKg uint64 `json:"tare_kg,omitempty"`
+}
+
+// TareRequest records an empty bay's scale weight.
+type TareRequest struct {
+	TareKg uint64 `json:"tare_kg"`
+}
+
+// SupervisorsRequest replaces a warehouse's registered supervisors.
+type SupervisorsRequest struct {
+	Supervisors []string `json:"supervisors"`
 }
 
 // CalibrateRequest records a device's calibration certificate.
@@ -186,6 +202,36 @@ type FaultRequest struct {
 	Warehouse string `json:"warehouse"`
 	Bay       string `json:"bay"`
 	Quantity  uint64 `json:"quantity,omitempty"`
+}
+
+// IntakeRequest asks the device simulator to weigh trucks in and stack
+// their goods on a bay: what each truck truly carries, in kg.
+type IntakeRequest struct {
+	Warehouse string   `json:"warehouse"`
+	Bay       string   `json:"bay"`
+	NetsKg    []uint64 `json:"nets_kg"`
+}
+
+// IntakeResult is the weighbridge's signed in-tickets for the trucks (their
+// nets carry the weighbridge's error): what the operator registers the lot
+// with.
+type IntakeResult struct {
+	Warehouse string                   `json:"warehouse"`
+	Bay       string                   `json:"bay"`
+	Tickets   []warehouse.SignedTicket `json:"tickets"`
+}
+
+// LoadOutView is a release order's load-out in the simulated warehouse:
+// started by the warehouse staff when the order opens, done once the door
+// closed after the last truck and the bay scale settled. Its tickets and
+// closing reading are what the operator confirms the delivery with.
+type LoadOutView struct {
+	ReleaseOrder   string                   `json:"release_order"`
+	Done           bool                     `json:"done"`
+	Tickets        []warehouse.SignedTicket `json:"tickets,omitempty"`
+	ClosingReading *iot.SignedReading       `json:"closing_reading,omitempty"`
+	// BayWeightKg is what the bay's scale reads now (tare included).
+	BayWeightKg uint64 `json:"bay_weight_kg"`
 }
 
 // FaultResult is what the simulator did.

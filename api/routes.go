@@ -69,7 +69,11 @@ func (s *Server) routeTable() []*Route {
 		createR("/v1/warehouses", "warehouses", "warehouse register", "admit a warehouse (admin quorum)", typ[warehouse.RegisterWarehouse](), s.registerWarehouse),
 		listR("/v1/warehouses/{id}/bays", "warehouses", "warehouse bays", "a warehouse's bays and the lot locked in each", typ[warehouse.Bay](), s.bays,
 			P("free", "boolean", "only bays holding no locked lot")),
-		createR("/v1/warehouses/{id}/bays", "warehouses", "warehouse add-bay", "add a bay (the warehouse's operator)", typ[BayRequest](), s.addBay),
+		createR("/v1/warehouses/{id}/bays", "warehouses", "warehouse add-bay", "add a bay with its scale's empty weight (the warehouse's operator)", typ[BayRequest](), s.addBay),
+		actR("/v1/warehouses/{id}/bays/{bay}/tare", "warehouses", "warehouse bay-tare", "record what an empty bay's scale reads (operator; the collateral manager co-signs)",
+			typ[TareRequest](), s.setBayTare),
+		actR("/v1/warehouses/{id}/supervisors", "warehouses", "warehouse supervisors", "register who may supervise the warehouse's lots besides its collateral manager (admin quorum)",
+			typ[SupervisorsRequest](), s.setSupervisors),
 		listR("/v1/warehouses/{id}/lots", "lots", "warehouse lots", "a warehouse's lots, with lock and health", typ[warehouse.Lot](), s.warehouseLots,
 			P("unhealthy", "boolean", "only lots whose supervision is not OK"), P("status", "string", "LOCKED or RELEASED")),
 		listR("/v1/warehouses/{id}/release-orders", "deliveries", "warehouse release-orders", "a warehouse's open release orders: goods to load out",
@@ -178,6 +182,10 @@ func (s *Server) routeTable() []*Route {
 		getR("/v1/alerts/{id}", "devices", "alert get", "an alert", nil, s.record("alert")),
 		{Method: fiber.MethodPost, Path: "/v1/simulator/faults", Tag: "devices", CLI: "simulator fault", Summary: "inject a fault into the simulated devices (ewr run only)",
 			Request: typ[FaultRequest](), Response: typ[FaultResult](), Status: http.StatusCreated, handler: s.fault},
+		{Method: fiber.MethodPost, Path: "/v1/simulator/intake", Tag: "devices", CLI: "simulator intake", Summary: "weigh trucks in and stack their goods on a simulated bay; returns the signed in-tickets (ewr run only)",
+			Request: typ[IntakeRequest](), Response: typ[IntakeResult](), Status: http.StatusCreated, handler: s.simIntake},
+		getR("/v1/simulator/load-outs/{id}", "devices", "simulator load-out", "a release order's load-out in the simulated warehouse: its out-tickets and the bay scale's closing reading once done (ewr run only)",
+			typ[LoadOutView](), s.simLoadOut),
 
 		// Blocks, txs, events.
 		listR("/v1/blocks", "chain", "block list", "the newest blocks first", typ[BlockView](), s.blocks, P("before", "integer", "only blocks below this height")),

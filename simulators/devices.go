@@ -3,7 +3,6 @@ package simulators
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/iot"
+	iotdevice "github.com/ewrchain/ewr/iot/device"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/warehouse"
@@ -346,17 +346,14 @@ func (s *Warehouse) signLocked(dev *device, t time.Time, r iot.Reading, forged b
 	return sr
 }
 
-// Outgoing is the bus message of a signed reading. Its message id is
-// "<device>:<epoch>:<seq>:<first 8 signature bytes>": a device retrying the
-// same reading is deduplicated, and a forger who reuses a sequence cannot
-// squat on the genuine reading's id.
+// Outgoing is the bus message of a signed reading, as every device sends
+// it (package iot/device).
 func Outgoing(wh, bayID string, sr *iot.SignedReading) bus.Outgoing {
-	r := &sr.Reading
-	subj, err := bus.ReadingSubject(wh, iot.BayToken(bayID), r.Device, r.Kind().String())
+	o, err := iotdevice.Message(wh, bayID, sr)
 	if err != nil {
 		panic(fmt.Sprintf("simulators: reading subject: %v", err))
 	}
-	return bus.Outgoing{Subject: subj, MsgID: bus.ReadingMsgID(r.Device, r.Epoch, r.Seq) + ":" + hex.EncodeToString(sr.Sig[:8]), Data: iot.Encode(sr)}
+	return o
 }
 
 // event is a reading a device will send: signed when it is sent, in time

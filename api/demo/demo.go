@@ -20,6 +20,7 @@ import (
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/trading"
@@ -38,8 +39,9 @@ type Config struct {
 	// chain (a run counter, a timestamp).
 	Tag string
 	// TheftTimeout bounds the wait for the supervision to freeze the
-	// receipt after the theft (default 90 s).
-	TheftTimeout time.Duration
+	// receipt after the theft (default 90 s); LoadOutTimeout the wait for
+	// the simulated warehouse to load a release order out (default 90 s).
+	TheftTimeout, LoadOutTimeout time.Duration
 }
 
 // Result names what the story made.
@@ -79,6 +81,12 @@ type story struct {
 	now int64
 	wo  string // the warehouse's operator
 	wb  string // its weighbridge
+	// sim says the node simulates the warehouse's devices: the trucks are
+	// weighed and loaded out there, and the bay scales report for real.
+	// Without it the story signs as the weighbridge and the bay scale.
+	sim    bool
+	scales map[string]string // bay → its bay scale
+	seq    uint64            // the story's own bay-scale readings
 }
 
 func (s *story) as(p string) *apiclient.Client { return s.c.As(s.cfg.Tokens[p]) }
@@ -143,12 +151,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.TheftTimeout == 0 {
 		cfg.TheftTimeout = 90 * time.Second
 	}
+	if cfg.LoadOutTimeout == 0 {
+		cfg.LoadOutTimeout = 90 * time.Second
+	}
 	for _, p := range []string{alice, beta, bankA, bankB, oracle, ledger.Regulator} {
 		if cfg.Tokens[p] == "" {
 			return nil, fmt.Errorf("demo: no token for %s", p)
 		}
 	}
-	s := &story{cfg: cfg, c: apiclient.New(cfg.API, cfg.Tokens[ledger.Regulator])}
+	s := &story{cfg: cfg, c: apiclient.New(cfg.API, cfg.Tokens[ledger.Regulator]), scales: map[string]string{}}
 	err := s.run(ctx)
 	return &s.res, err
 }
@@ -234,6 +245,7 @@ func (s *story) chooseBays(ctx context.Context) error {
 			for _, d := range devs.Items {
 				if d.Type == warehouse.BayScale && d.Status == warehouse.Active {
 					supervised = append(supervised, b.ID)
+					s.scales[b.ID] = d.ID
 					break
 				}
 			}
@@ -255,13 +267,39 @@ func (s *story) chooseBays(ctx context.Context) error {
 	return use(w, added)
 }
 
+// weighIn is the in-tickets of trucks carrying nets kg onto a bay: from
+// the simulated warehouse's weighbridge, whose trucks' goods then weigh on
+// the bay's scale, or signed by the story as the weighbridge.
+func (s *story) weighIn(ctx context.Context, bay, tag string, nets ...uint64) ([]warehouse.SignedTicket, error) {
+	var in api.IntakeResult
+	err := s.as(s.wo).Post(ctx, "/v1/simulator/intake", api.IntakeRequest{Warehouse: s.res.Warehouse, Bay: bay, NetsKg: nets}, &in)
+	if p, ok := apiclient.AsProblem(err); ok && p.Name() == api.PSimulatorDisabled.Name {
+		s.sim = false
+		var ts []warehouse.SignedTicket
+		for i, n := range nets {
+			ts = append(ts, s.ticket(fmt.Sprintf("IN-%s-%s%d", s.cfg.Tag, tag, i+1), warehouse.In, n+15_020, 15_020, ""))
+		}
+		return ts, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("weigh in: %w", err)
+	}
+	s.sim = true
+	return in.Tickets, nil
+}
+
 func (s *story) intake(ctx context.Context) error {
 	s.res.Lot = s.id("LOT")
 	s.say("\n1. Intake: three trucks of copper cathode weighed in at %s, bay %s", s.res.Warehouse, s.res.Bay)
 	op := warehouse.RegisterStock{Lot: s.res.Lot, Warehouse: s.res.Warehouse, Bay: s.res.Bay, Commodity: commodity,
 		Grade: "LME Grade A", Unit: "kg", Tolerance: 150}
-	for i, gross := range []uint64{40_020, 39_960, 40_100} {
-		t := s.ticket(fmt.Sprintf("IN-%s-%d", s.cfg.Tag, i+1), warehouse.In, gross, 15_020, "")
+	// The trucks carry a little over the 75,000 kg the receipt will name:
+	// the weighbridge's error must not leave the lot short of it.
+	ts, err := s.weighIn(ctx, s.res.Bay, "", 25_050, 25_040, 25_060)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
 		op.Tickets = append(op.Tickets, t)
 		s.say("     weighbridge %s: ticket %s, truck %s, gross %d kg, tare %d kg, net %d kg (signed)",
 			t.Ticket.Device, t.Ticket.Number, t.Ticket.Plate, t.Ticket.Gross, t.Ticket.Tare, t.Ticket.Net)
@@ -274,7 +312,8 @@ func (s *story) intake(ctx context.Context) error {
 	if err := apiclient.Resource(res, &lot); err != nil {
 		return err
 	}
-	s.say("     lot %s %s: %d kg in %s, supervision %s", lot.ID, lot.Status, lot.LockedQty, lot.Bay, lot.Health)
+	s.say("     lot %s %s: %d kg in %s, the bay scale expected at %d kg (tare included), supervision %s",
+		lot.ID, lot.Status, lot.LockedQty, lot.Bay, lot.Expected, lot.Health)
 	return nil
 }
 
@@ -417,10 +456,16 @@ func (s *story) deliver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := s.ticket("OUT-"+s.cfg.Tag+"-1", warehouse.Out, 25_010, 15_010, r.ReleaseOrder)
-	s.say("     weighbridge: out-ticket %s for %s, net %d kg (signed)", out.Ticket.Number, r.ReleaseOrder, out.Ticket.Net)
-	if _, err := s.act(ctx, s.wo, "/v1/release-orders/"+r.ReleaseOrder+"/confirm", api.TicketsRequest{Tickets: []warehouse.SignedTicket{out}},
-		"confirm the delivery with the out-ticket"); err != nil {
+	var before warehouse.Lot
+	if err := s.c.Get(ctx, "/v1/lots/"+s.res.Lot, &before); err != nil {
+		return err
+	}
+	confirm, err := s.loadOut(ctx, r.ReleaseOrder, &before)
+	if err != nil {
+		return err
+	}
+	if _, err := s.act(ctx, s.wo, "/v1/release-orders/"+r.ReleaseOrder+"/confirm", confirm,
+		"confirm the delivery: out-tickets and the bay scale's reading"); err != nil {
 		return err
 	}
 	if r, err = s.receipt(ctx, s.res.PartB); err != nil {
@@ -432,7 +477,65 @@ func (s *story) deliver(ctx context.Context) error {
 	}
 	s.say("     %s now holds %d kg (%s), %d kg delivered; lot %s locks %d kg behind %d kg of receipts",
 		r.ID, r.Quantity, r.State, r.Delivered, lot.ID, lot.LockedQty, lot.IssuedQty)
+	s.say("     the lock now expects %d kg on the bay scale (was %d kg); supervision %s, no alarm", lot.Expected, before.Expected, lot.Health)
+	if lot.Health != warehouse.HealthOK {
+		return fmt.Errorf("deliver: lot %s is %s after an honest partial delivery", lot.ID, lot.Health)
+	}
 	return nil
+}
+
+// loadOut loads a release order out of the lot's bay and returns what
+// confirms it. In the simulated warehouse the staff load it out as soon as
+// the order opens: forklifts, the door, the trucks weighed out, the bay
+// scale settling on what is left. Without one the story signs as the
+// weighbridge and as the bay scale.
+func (s *story) loadOut(ctx context.Context, ro string, lot *warehouse.Lot) (api.TicketsRequest, error) {
+	if !s.sim {
+		out := s.ticket("OUT-"+s.cfg.Tag+"-1", warehouse.Out, 25_010, 15_010, ro)
+		s.say("     weighbridge: out-ticket %s for %s, net %d kg (signed)", out.Ticket.Number, ro, out.Ticket.Net)
+		req := api.TicketsRequest{Tickets: []warehouse.SignedTicket{out}}
+		if dev := s.scales[lot.Bay]; dev != "" && s.cfg.World.Devices[dev] != nil {
+			var st api.StatusView
+			if err := s.c.Get(ctx, "/v1/status", &st); err != nil {
+				return req, err
+			}
+			s.seq++
+			sr := iot.Sign(iot.Reading{Device: dev, Epoch: uint64(max(st.Now, 1)), Seq: s.seq, TimeMs: st.Now * 1000,
+				Event: "demo-" + s.cfg.Tag, Weight: &iot.BayWeight{Qty: lot.Expected - min(out.Ticket.Net, lot.Expected), Unit: lot.Unit, Stable: true}},
+				s.cfg.World.Devices[dev].Key)
+			req.ClosingReading = &sr
+			s.say("     bay scale %s: %d kg after the truck left (signed)", dev, sr.Reading.Weight.Qty)
+		}
+		return req, nil
+	}
+	s.say("     the bay scale reads %d kg; the warehouse's staff load the order out", lot.Expected)
+	deadline := time.Now().Add(s.cfg.LoadOutTimeout)
+	for {
+		var v api.LoadOutView
+		err := s.c.Get(ctx, "/v1/simulator/load-outs/"+ro, &v)
+		if p, ok := apiclient.AsProblem(err); ok && p.Name() == api.PNotFound.Name {
+			err = nil // not seen yet: the staff start when the chain shows the order
+		}
+		if err != nil {
+			return api.TicketsRequest{}, fmt.Errorf("load-out of %s: %w", ro, err)
+		}
+		if v.Done {
+			for _, t := range v.Tickets {
+				s.say("     weighbridge %s: out-ticket %s for %s, truck %s, net %d kg (signed)", t.Ticket.Device, t.Ticket.Number, ro, t.Ticket.Plate, t.Ticket.Net)
+			}
+			w := v.ClosingReading.Reading.Weight
+			s.say("     bay scale %s: settled at %d kg after the door closed (signed), down %d kg", v.ClosingReading.Reading.Device, w.Qty, lot.Expected-min(w.Qty, lot.Expected))
+			return api.TicketsRequest{Tickets: v.Tickets, ClosingReading: v.ClosingReading}, nil
+		}
+		if time.Now().After(deadline) {
+			return api.TicketsRequest{}, fmt.Errorf("load-out of %s not done after %v", ro, s.cfg.LoadOutTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return api.TicketsRequest{}, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func (s *story) theft(ctx context.Context) error {
@@ -441,7 +544,11 @@ func (s *story) theft(ctx context.Context) error {
 		s.res.TheftBay, beta, bankB)
 	op := warehouse.RegisterStock{Lot: s.res.TheftLot, Warehouse: s.res.Warehouse, Bay: s.res.TheftBay, Commodity: commodity,
 		Grade: "LME Grade A", Unit: "kg", Tolerance: 100}
-	op.Tickets = append(op.Tickets, s.ticket("IN-"+s.cfg.Tag+"-T1", warehouse.In, 35_000, 15_000, ""))
+	ts, err := s.weighIn(ctx, s.res.TheftBay, "T", 20_050)
+	if err != nil {
+		return err
+	}
+	op.Tickets = ts
 	if _, err := s.act(ctx, s.wo, "/v1/lots", op, "register and lock lot "+s.res.TheftLot); err != nil {
 		return err
 	}
@@ -458,7 +565,7 @@ func (s *story) theft(ctx context.Context) error {
 		return err
 	}
 	var fr api.FaultResult
-	err := s.as(s.wo).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: s.res.Warehouse, Bay: s.res.TheftBay}, &fr)
+	err = s.as(s.wo).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: s.res.Warehouse, Bay: s.res.TheftBay}, &fr)
 	if p, ok := apiclient.AsProblem(err); ok && p.Name() == api.PSimulatorDisabled.Name {
 		s.res.TheftSkipped = true
 		s.say("  ⚠ SKIPPED: this node runs no device simulator or IoT supervision yet, so no sensor can see the theft.")
@@ -525,6 +632,14 @@ func Check(ctx context.Context, c *apiclient.Client, res *Result) error {
 	want(res.PartB, receipt.StateIssued, alice, 15_000)
 	if !res.TheftSkipped {
 		want(res.TheftReceipt, receipt.StateFrozen, beta, 20_000)
+	}
+	// The honest lot's supervision never alarmed: not at its intake, not
+	// through its load-out, not after.
+	var alerts struct {
+		Items []iot.Alert `json:"items"`
+	}
+	if err := c.Get(ctx, "/v1/alerts?lot="+res.Lot, &alerts); err != nil || len(alerts.Items) > 0 {
+		fails = append(fails, fmt.Sprintf("alerts on the honest lot %s: %v %+v", res.Lot, err, alerts.Items))
 	}
 	var l financing.Loan
 	if err := c.Get(ctx, "/v1/loans/"+res.Loan, &l); err != nil || l.Status != financing.LoanRepaid {

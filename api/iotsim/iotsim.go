@@ -77,6 +77,11 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 	if cfg.Devices.ReportMin == 0 {
 		cfg.Devices.ReportMin, cfg.Devices.ReportMax = 2*time.Second, 5*time.Second
 	}
+	if cfg.Devices.LoadOut == (simulators.LoadOutConfig{}) {
+		// A demo's load-out: forklifts every half second, the truck weighed
+		// a second after its last load, the door closed a second later.
+		cfg.Devices.LoadOut = simulators.LoadOutConfig{MoveEvery: 500 * time.Millisecond, WeighAfter: time.Second, CloseAfter: time.Second}
+	}
 	if len(cfg.Warehouses) == 0 {
 		for _, w := range cfg.World.Genesis.Warehouses {
 			cfg.Warehouses = append(cfg.Warehouses, w.ID)
@@ -88,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 	s := &System{cfg: cfg, sims: map[string]*simulators.Running{}, sups: map[string]*supervisor.Supervisor{}}
 	for i, wh := range cfg.Warehouses {
 		sim, err := simulators.StartWarehouse(ctx, simulators.WarehouseConfig{World: cfg.World, Warehouse: wh, JetStream: cfg.JetStream,
-			Devices: cfg.Devices, Seed: uint64(i + 1), Chain: cfg.Chain, Logger: cfg.Logger})
+			Devices: cfg.Devices, Seed: uint64(i + 1), Chain: cfg.Chain, AutoLoadOut: true, Logger: cfg.Logger})
 		if err != nil {
 			s.Stop()
 			return nil, fmt.Errorf("iotsim: devices of %s: %w", wh, err)
@@ -116,14 +121,12 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 	return s, nil
 }
 
-// restoreBays puts back on each bay what its scale last vouched for: a
-// restarted simulation has lost its bays' weights, and the chain's lot
-// baseline (the stable reading the supervision accepted) is the best
-// account of them. Without it the devices would report the lot's locked
-// quantity, which after a partial delivery differs from the baseline by
-// the goods delivered, and the supervision would see a theft that never
-// happened. Lots without a baseline get their locked quantity from the
-// simulator itself.
+// restoreBays puts back on each bay what the lock expects of it: a
+// restarted simulation has lost its bays' goods, and the chain's expected
+// bay weight (tare plus goods, moved by every intake and delivery and
+// re-centred on each accepted baseline) is the best account of them.
+// Without it the devices would report the lot's locked quantity, which
+// differs from what the bay held by the weighing errors of its tickets.
 func restoreBays(c Chain, sim *simulators.Running, wh string) {
 	st, _ := c.State()
 	for _, bay := range sim.Bays() {
@@ -131,8 +134,8 @@ func restoreBays(c Chain, sim *simulators.Running, wh string) {
 		if !ok || b.LockedBy == "" {
 			continue
 		}
-		if l, ok := ledger.Get[warehouse.Lot](st, warehouse.LotKey(b.LockedBy)); ok && l.Baseline > 0 && l.Unit == "kg" {
-			_ = sim.Load(bay, l.Baseline)
+		if l, ok := ledger.Get[warehouse.Lot](st, warehouse.LotKey(b.LockedBy)); ok && l.Unit == "kg" && l.Expected > b.TareKg {
+			_ = sim.Load(bay, l.Expected-b.TareKg)
 		}
 	}
 }
@@ -204,6 +207,56 @@ func (s *System) Fault(ctx context.Context, f api.FaultRequest) (api.FaultResult
 	}
 	res.Detail = strconv.FormatUint(kg, 10) + " kg of lot " + lot.ID + " taken off the bay; its load cell will report the drop"
 	return res, nil
+}
+
+// maxIntakeTrucks bounds one intake (the chain takes up to 200 tickets in
+// one registration).
+const maxIntakeTrucks = 200
+
+// Intake implements api.Simulator: the warehouse's weighbridge weighs the
+// trucks in and their goods go onto the bay.
+func (s *System) Intake(_ context.Context, r api.IntakeRequest) (api.IntakeResult, error) {
+	res := api.IntakeResult{Warehouse: r.Warehouse, Bay: r.Bay}
+	sim, ok := s.sims[r.Warehouse]
+	if !ok {
+		return res, fmt.Errorf("no simulated devices in warehouse %q", r.Warehouse)
+	}
+	if len(r.NetsKg) == 0 || len(r.NetsKg) > maxIntakeTrucks {
+		return res, fmt.Errorf("intake of %d trucks, want 1..%d", len(r.NetsKg), maxIntakeTrucks)
+	}
+	ts, err := sim.Intake(r.Bay, r.NetsKg...)
+	if err != nil {
+		return res, err
+	}
+	res.Tickets = ts
+	return res, nil
+}
+
+// LoadOut implements api.Simulator: the simulated staff load out every
+// release order opened on a simulated bay as soon as the chain shows it.
+func (s *System) LoadOut(_ context.Context, ro string) (api.LoadOutView, error) {
+	v := api.LoadOutView{ReleaseOrder: ro}
+	for _, wh := range sortedKeys(s.sims) {
+		sim := s.sims[wh]
+		if !sim.LoadingOut(ro) {
+			continue
+		}
+		ts, closing, done, err := sim.LoadOutResult(ro)
+		if err != nil {
+			return v, err
+		}
+		v.Done, v.Tickets, v.ClosingReading = done, ts, closing
+		st, _ := s.cfg.Chain.State()
+		if o, ok := ledger.Get[warehouse.ReleaseOrder](st, warehouse.ReleaseOrderKey(ro)); ok {
+			if l, ok := ledger.Get[warehouse.Lot](st, warehouse.LotKey(o.Lot)); ok {
+				if last := sim.LastSettled(l.Bay, time.Time{}); last != nil {
+					v.BayWeightKg = last.Reading.Weight.Qty
+				}
+			}
+		}
+		return v, nil
+	}
+	return v, api.ErrNoLoadOut
 }
 
 // waitBaseline returns the lot locked in the bay once the supervision has

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -24,8 +25,16 @@ func init() {
 
 // keyFile is a participant's signing key on disk (mode 0600). The private
 // key is the ed25519 seed; nothing ever prints it.
+//
+// A device's key file names the device instead, and where it is bound:
+// {"device": "WH-QD-01-LC-01", "warehouse": "WH-QD-01", "bay": "BAY-01",
+// "public_key": ..., "private_key": ...} (`ewr keys new --device`); `ewr
+// device run` signs its readings with it.
 type keyFile struct {
-	Participant string `json:"participant"`
+	Participant string `json:"participant,omitempty"`
+	Device      string `json:"device,omitempty"`
+	Warehouse   string `json:"warehouse,omitempty"`
+	Bay         string `json:"bay,omitempty"`
 	PublicKey   string `json:"public_key"`
 	PrivateKey  string `json:"private_key"`
 	Created     string `json:"created"`
@@ -52,19 +61,28 @@ func runKeys(ctx context.Context, args []string) error {
 
 func keysNew(args []string) error {
 	fs := newFlags("keys new")
-	participant := fs.String("participant", "", "the participant id the key signs for (required)")
+	participant := fs.String("participant", "", "the participant id the key signs for (this or --device)")
+	device := fs.String("device", "", "a device id instead: the key a device signs its readings with")
+	wh := fs.String("warehouse", "", "with --device: the warehouse the device is bound to")
+	bay := fs.String("bay", "", "with --device: its bay (none for a weighbridge)")
 	dir := fs.String("dir", defaultKeyDir(), "directory of key files")
 	out := fs.String("out", "", "key file to write (default DIR/<participant>.key.json)")
 	asJSON := fs.Bool("json", false, "print the public part as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !receipt.ValidID(*participant) {
+	name := *participant
+	switch {
+	case *device != "" && (*participant != "" || !receipt.ValidID(*device) || !receipt.ValidID(*wh) || (*bay != "" && !receipt.ValidID(*bay))):
+		return usagef("--device takes a valid device id and --warehouse (and --bay), not --participant")
+	case *device != "":
+		name = *device
+	case !receipt.ValidID(*participant):
 		return usagef("--participant must be a valid participant id")
 	}
 	path := *out
 	if path == "" {
-		path = filepath.Join(*dir, *participant+".key.json")
+		path = filepath.Join(*dir, name+".key.json")
 	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; refusing to overwrite a key", path)
@@ -73,7 +91,7 @@ func keysNew(args []string) error {
 	if err != nil {
 		return err
 	}
-	kf := keyFile{Participant: *participant, PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed()),
+	kf := keyFile{Participant: *participant, Device: *device, Warehouse: *wh, Bay: *bay, PublicKey: hex.EncodeToString(pub), PrivateKey: hex.EncodeToString(priv.Seed()),
 		Created: time.Now().UTC().Format(time.RFC3339)}
 	raw, err := json.MarshalIndent(kf, "", "  ")
 	if err != nil {
@@ -94,11 +112,15 @@ func keysNew(args []string) error {
 		return err
 	}
 	if *asJSON {
-		b, _ := json.Marshal(map[string]string{"participant": kf.Participant, "public_key": kf.PublicKey, "file": path})
+		b, _ := json.Marshal(map[string]string{"participant": kf.Participant, "device": kf.Device, "public_key": kf.PublicKey, "file": path})
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(stdout, "new key for %s in %s (mode 0600)\npublic key %s\n", kf.Participant, path, kf.PublicKey)
+	fmt.Fprintf(stdout, "new key for %s in %s (mode 0600)\npublic key %s\n", name, path, kf.PublicKey)
+	if kf.Device != "" {
+		fmt.Fprintln(stdout, "register it on chain with the consortium admins: ewr device register --id", kf.Device, "--pub-key", kf.PublicKey)
+		return nil
+	}
 	fmt.Fprintln(stdout, "register it on chain with the consortium admins: ewr participant register --id ... --pub-key", kf.PublicKey)
 	return nil
 }
@@ -150,7 +172,7 @@ func keysList(args []string) error {
 			bad = append(bad, err)
 			continue
 		}
-		rows = append(rows, row{kf.Participant, kf.PublicKey, f, kf.Created})
+		rows = append(rows, row{cmp.Or(kf.Participant, kf.Device), kf.PublicKey, f, kf.Created})
 	}
 	if *asJSON {
 		b, _ := json.Marshal(map[string]any{"items": rows})

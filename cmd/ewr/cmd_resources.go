@@ -31,6 +31,17 @@ import (
 // customNouns have hand-written commands of their own.
 var customNouns = map[string]bool{"tx": true}
 
+// localVerb is a hand-written verb of a resource noun that runs here, not
+// through the API (`ewr device run`).
+type localVerb struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+// localVerbs are the hand-written verbs by noun (registered in init of
+// their files, before main runs).
+var localVerbs = map[string]map[string]localVerb{}
+
 func init() {
 	byNoun := map[string][]api.RouteInfo{}
 	for _, r := range api.Routes() {
@@ -51,6 +62,9 @@ func init() {
 				verbs = append(verbs, verb)
 			}
 		}
+		for v := range localVerbs[noun] {
+			verbs = append(verbs, v)
+		}
 		sort.Strings(verbs)
 		summary := "API: " + strings.Join(verbs, ", ")
 		if len(verbs) == 0 {
@@ -67,12 +81,20 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 		if len(rs) == 1 && verbOf(rs[0]) == "" {
 			route = &rs[0]
 		} else {
+			if len(args) > 0 {
+				if lv, ok := localVerbs[noun][args[0]]; ok {
+					return lv.run(ctx, args[1:])
+				}
+			}
 			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 				fmt.Fprintf(stderr, "usage: ewr %s <verb> [args] [flags]\n\nverbs:\n", noun)
 				sorted := append([]api.RouteInfo(nil), rs...)
 				sort.Slice(sorted, func(i, j int) bool { return sorted[i].CLI < sorted[j].CLI })
 				for _, r := range sorted {
 					fmt.Fprintf(stderr, "  %-18s %s\n", verbOf(r), r.Summary)
+				}
+				for _, v := range sortedVerbs(localVerbs[noun]) {
+					fmt.Fprintf(stderr, "  %-18s %s\n", v, localVerbs[noun][v].summary)
 				}
 				if len(args) == 0 {
 					return usagef("which verb?")
@@ -91,6 +113,15 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 		}
 		return runRoute(ctx, *route, args)
 	}
+}
+
+func sortedVerbs(m map[string]localVerb) []string {
+	out := make([]string, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // routeParams lists a route path's parameters, in order.
