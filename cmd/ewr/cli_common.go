@@ -19,8 +19,10 @@ import (
 	"github.com/ewrchain/ewr/api/apiclient"
 )
 
-// Where the CLI writes. Tests swap them to read what a command printed.
+// Where the CLI reads and writes. Tests swap them to feed a command and
+// read what it printed.
 var (
+	stdin  io.Reader = os.Stdin
 	stdout io.Writer = os.Stdout
 	stderr io.Writer = os.Stderr
 )

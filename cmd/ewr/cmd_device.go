@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/ewrchain/ewr/iot"
@@ -93,7 +92,7 @@ func runDevice(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "device %s (%s/%s) booted into epoch %d; reading JSON lines on stdin\n", *id, *wh, *bay, signer.Epoch())
-	failed, err := deviceLoop(ctx, signer, os.Stdin, stdout, func(ctx context.Context, o bus.Outgoing) (uint64, bool, error) {
+	failed, err := deviceLoop(ctx, signer, stdin, stdout, func(ctx context.Context, o bus.Outgoing) (uint64, bool, error) {
 		return bus.Publish(ctx, js, o.Subject, o.MsgID, o.Data)
 	})
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 // defaults to "<device>-<epoch>-<seq>". device, epoch and seq are the
 // signer's and must be absent. Enumerations take their names or their
 // numbers: class unknown|person|vehicle|forklift|animal, seal state
-// closed|open|broken, ticket direction in|out. A ticket is a weighbridge's
+// closed|open|broken; a ticket's direction is named as the API names it. A ticket is a weighbridge's
 // weigh ticket: the signer fills in its device and warehouse, and signs
 // the ticket with the device key as well as the reading. clip_hash and
 // firmware are 64 hex digits.
@@ -38,13 +38,12 @@ var ErrLine = errors.New("device: bad reading line")
 var enumNames = map[string]map[string]uint8{
 	"class":     {"unknown": uint8(iot.ClassUnknown), "person": uint8(iot.ClassPerson), "vehicle": uint8(iot.ClassVehicle), "forklift": uint8(iot.ClassForklift), "animal": uint8(iot.ClassAnimal)},
 	"state":     {"closed": uint8(iot.SealClosed), "open": uint8(iot.SealOpen), "broken": uint8(iot.SealBroken)},
-	"direction": {"in": uint8(warehouse.In), "out": uint8(warehouse.Out)},
 }
 
 // named replaces an enumeration's name by its number in one payload.
 func named(obj map[string]json.RawMessage, field string) error {
 	raw, ok := obj[field]
-	if !ok || len(raw) == 0 || raw[0] != '"' {
+	if field == "" || !ok || len(raw) == 0 || raw[0] != '"' {
 		return nil
 	}
 	var name string
@@ -74,7 +73,7 @@ func (s *Signer) Parse(line []byte) (iot.Reading, error) {
 		}
 	}
 	var ticket *warehouse.WeighTicket
-	for _, p := range []struct{ name, enum string }{{"motion", "class"}, {"seal", "state"}, {"ticket", "direction"}} {
+	for _, p := range []struct{ name, enum string }{{"motion", "class"}, {"seal", "state"}, {"ticket", ""}} {
 		raw, ok := top[p.name]
 		if !ok || string(raw) == "null" {
 			continue
