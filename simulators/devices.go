@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/iot"
-	iotdevice "github.com/ewrchain/ewr/iot/device"
 	"github.com/ewrchain/ewr/iot/bus"
+	iotdevice "github.com/ewrchain/ewr/iot/device"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/warehouse"
 )

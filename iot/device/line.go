@@ -36,8 +36,8 @@ type Line = json.RawMessage
 var ErrLine = errors.New("device: bad reading line")
 
 var enumNames = map[string]map[string]uint8{
-	"class":     {"unknown": uint8(iot.ClassUnknown), "person": uint8(iot.ClassPerson), "vehicle": uint8(iot.ClassVehicle), "forklift": uint8(iot.ClassForklift), "animal": uint8(iot.ClassAnimal)},
-	"state":     {"closed": uint8(iot.SealClosed), "open": uint8(iot.SealOpen), "broken": uint8(iot.SealBroken)},
+	"class": {"unknown": uint8(iot.ClassUnknown), "person": uint8(iot.ClassPerson), "vehicle": uint8(iot.ClassVehicle), "forklift": uint8(iot.ClassForklift), "animal": uint8(iot.ClassAnimal)},
+	"state": {"closed": uint8(iot.SealClosed), "open": uint8(iot.SealOpen), "broken": uint8(iot.SealBroken)},
 }
 
 // named replaces an enumeration's name by its number in one payload.
