@@ -126,7 +126,8 @@ type VersionedRef struct {
 // Merge replaces several free receipts of one holder, on the same lot and
 // terms, with one receipt for their total. The Model Law has no merge; we
 // allow it only where nothing can differ: same holder, depositor,
-// warehouse, lot, commodity, grade, unit, negotiability and terms.
+// warehouse, lot, commodity, grade, unit, negotiability, terms, text and
+// place and agreement of issue (sameTerms).
 type Merge struct {
 	Receipts []VersionedRef
 	Into     string
@@ -190,6 +191,9 @@ func (op *Merge) Apply(x *Exec) error {
 		parents[i] = r.ID
 	}
 	merged := derive(x, inputs[0], op.Into, sum, parents)
+	for _, r := range inputs[1:] {
+		merged.IssuedAt = min(merged.IssuedAt, r.IssuedAt)
+	}
 	SaveReceipt(x, merged)
 	if err := x.Stock.Replace(x, merged.Lot, parents, []string{op.Into}); err != nil {
 		return err
@@ -207,10 +211,20 @@ func (op *Merge) Apply(x *Exec) error {
 	return nil
 }
 
+// sameTerms reports whether two receipts say the same of everything a
+// holder or a bank relies on but the quantity: the merged receipt can then
+// say it too. The text a holder may amend (description, known third-party
+// claims, insurance) and where and under which agreement the receipts
+// were issued count as much as the goods and the terms: merging a receipt
+// that names a claim into one that says "none known" would launder it.
+// Only the date of issue may differ; the merged receipt takes the
+// earliest.
 func sameTerms(a, b *Receipt) bool {
 	return a.Holder == b.Holder && a.Depositor == b.Depositor && a.Warehouse == b.Warehouse &&
 		a.Lot == b.Lot && a.Place == b.Place && a.Commodity == b.Commodity && a.Grade == b.Grade &&
 		a.Unit == b.Unit && a.Negotiable == b.Negotiable && a.OrderOf == b.OrderOf &&
 		a.ValidUntil == b.ValidUntil && a.StorageUntil == b.StorageUntil &&
-		a.StorageTermsRef == b.StorageTermsRef && a.Fees == b.Fees && a.Operator == b.Operator
+		a.StorageTermsRef == b.StorageTermsRef && a.Fees == b.Fees && a.Operator == b.Operator &&
+		a.Description == b.Description && a.ThirdPartyClaims == b.ThirdPartyClaims && a.Insurance == b.Insurance &&
+		a.PlaceOfIssue == b.PlaceOfIssue && a.StorageAgreementDate == b.StorageAgreementDate
 }
