@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ewrchain/ewr/receipt"
@@ -297,4 +298,55 @@ func TestBayTare(t *testing.T) {
 	require.Len(t, hist.Phases, 1)
 	assert.Equal(t, warehouse.LockPhase{FromMs: h.Block.Time * 1000, Expected: 20_900}, hist.Phases[0])
 	h.fail(warehouse.ErrBayNotEmpty, by(Operator, Inspector), tare(0))
+}
+
+// TestResidualLotRelease walks the last delivery of a lot through the
+// weighing differences a warehouse sees: the lot is released (its bay
+// freed) when no receipt is left and what the lock still counts is within
+// the larger of the delivery's allowance and the lot's tolerance, and the
+// lock never falls below the receipts that stay.
+func TestResidualLotRelease(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		stock        uint64
+		receipts     []uint64 // the first is delivered in full
+		weighed      uint64
+		wantLocked   uint64
+		wantReleased bool
+	}{
+		{"exact", 50_000, []uint64{50_000}, 50_000, 0, true},
+		{"light truck", 50_000, []uint64{50_000}, 49_900, 0, true},
+		{"heavy truck", 50_000, []uint64{50_000}, 50_100, 0, true},
+		{"headroom within tolerance", 50_200, []uint64{50_000}, 50_000, 0, true},
+		{"headroom beyond tolerance", 50_400, []uint64{50_000}, 50_000, 400, false},
+		{"other receipts stay", 60_000, []uint64{50_000, 10_000}, 49_900, 10_100, false},
+		{"heavy truck, other receipts stay", 60_000, []uint64{50_000, 10_000}, 50_100, 10_000, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.stock("LOT-R", "BAY-01", c.stock)
+			var ids []string
+			for i, q := range c.receipts {
+				ids = append(ids, h.issue(fmt.Sprintf("R-%d", i), "LOT-R", q, TraderA).ID)
+			}
+			r := h.receipt(ids[0])
+			h.ok(by(TraderA), &warehouse.RequestDelivery{Receipt: r.ID, Version: r.Version, Quantity: r.Quantity})
+			ro := warehouse.ReleaseOrderID(r.ID, 1)
+			h.ok(by(Operator), h.confirmOp(ro, h.outTicket(ro, c.weighed)))
+			l := h.lot("LOT-R")
+			assert.Equal(t, c.wantLocked, l.LockedQty, "locked")
+			assert.Equal(t, receipt.StateCancelled, h.receipt(r.ID).State)
+			bay, ok := Get[warehouse.Bay](h.Store, warehouse.BayKey(Warehouse1, "BAY-01"))
+			require.True(t, ok)
+			if c.wantReleased {
+				assert.Equal(t, warehouse.LotReleased, l.Status)
+				assert.Empty(t, bay.LockedBy, "the bay is free for the next lot")
+			} else {
+				assert.Equal(t, warehouse.LotLocked, l.Status)
+				assert.Equal(t, "LOT-R", bay.LockedBy)
+				assert.GreaterOrEqual(t, l.LockedQty, l.IssuedQty, "the lock covers the receipts left")
+			}
+			require.NoError(t, CheckInvariants(h.Store))
+		})
+	}
 }
