@@ -42,9 +42,12 @@ bench: build
 	$(BIN) bench query
 	$(BIN) bench api --duration 30s
 
-## soak: long runs kept out of make test: the property test at 2M random steps
+## soak: long runs kept out of make test: the property test at 2M random steps,
+## and 1,000 simulated warehouse hours (intakes, deliveries, noise, restarts,
+## thefts) through the lock's rules: every theft caught, no false alarm
 soak:
 	$(GO) test -count=1 -timeout 3h ./ledger -run 'Property' -rapid.checks=2000 -rapid.steps=1000
+	$(GO) test -count=1 -timeout 3h ./simulators -run 'TestWarehouseDays' -v -days.hours=1000
 
 clean:
 	rm -rf bin

@@ -37,7 +37,9 @@ func TestSplitMergeKeepWhatHoldersRelyOn(t *testing.T) {
 	assert.Len(t, classified, rt.NumField(), "a classified field that Receipt no longer has")
 
 	h := newHarness(t)
-	field := func(r *receipt.Receipt, name string) any { return reflect.ValueOf(r).Elem().FieldByName(name).Interface() }
+	field := func(r *receipt.Receipt, name string) any {
+		return reflect.ValueOf(r).Elem().FieldByName(name).Interface()
+	}
 	amend := func(id, desc, claims, insurance string) {
 		r := h.receipt(id)
 		h.ok(by(Operator, r.Holder), &receipt.Amend{Receipt: id, Version: r.Version, Description: desc, ThirdPartyClaims: claims, Insurance: insurance})
