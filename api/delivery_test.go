@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -8,7 +9,9 @@ import (
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/apitest"
+	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/warehouse"
@@ -23,9 +26,10 @@ import (
 // loaded out truck by truck while the supervision watches. No alert, no
 // freeze, the lock at the new quantity, and the bank can still confirm the
 // pledge on what it checked.
-func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) {
+func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loadedOut {
 	const bay = "BAY-03"
 	wh := ledger.Warehouse1
+	from := time.Now().Add(-time.Second)
 	var in api.IntakeResult
 	require.NoError(t, c.as(pWO).Post(c.ctx, "/v1/simulator/intake", api.IntakeRequest{Warehouse: wh, Bay: bay, NetsKg: []uint64{28_010, 27_990}}, &in))
 	require.Len(t, in.Tickets, 2)
@@ -100,4 +104,111 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) {
 	c.draftRefused(warehouse.ErrBayNotEmpty.Name, &warehouse.SetBayTare{Warehouse: wh, Bay: bay, TareKg: 400}, pWO, pCM)
 	c.draftRefused(warehouse.ErrSupervisorInvalid.Name, &warehouse.SetSupervisors{Warehouse: wh, Supervisors: []string{pA}}, pAD1, pAD2)
 	c.refused(api.PNotFound.Name, pWO, http.MethodGet, "/v1/simulator/load-outs/ro-nothing-1", nil)
+	return &loadedOut{warehouse: wh, bay: bay, lot: lot, ro: ro, from: from, closing: *v.ClosingReading}
+}
+
+// loadedOut is a finished load-out the attacks replay.
+type loadedOut struct {
+	warehouse, bay, lot, ro string
+	from                    time.Time
+	closing                 iot.SignedReading
+}
+
+// testEvidenceAttacks submits straight to a validator, around the API and
+// the supervisor, what a member with a supervision role could try against
+// a lot after an honest load-out: every reading the bay's devices took
+// while the release order was open (doors, forklifts, the falling
+// weight), replayed as a breach; the closing reading again; readings older
+// than the evidence window; a gap asserted by another warehouse's
+// collateral manager. The validators refuse each with a typed rule and the
+// lot, its receipts and its alerts stay as they were.
+func testEvidenceAttacks(t *testing.T, sys *apitest.System, c *caller, lo *loadedOut) {
+	st, _ := sys.App().State()
+	lotBefore, ok := ledger.Get[warehouse.Lot](st, warehouse.LotKey(lo.lot))
+	require.True(t, ok)
+	ro, ok := ledger.Get[warehouse.ReleaseOrder](st, warehouse.ReleaseOrderKey(lo.ro))
+	require.True(t, ok)
+	receiptsBefore := map[string]uint64{}
+	for _, id := range lotBefore.Live {
+		r, _ := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey(id))
+		receiptsBefore[id] = r.Version
+	}
+
+	filter, err := bus.ReadingFilter(lo.warehouse, lo.bay, "", "")
+	require.NoError(t, err)
+	msgs, err := bus.Recent(c.ctx, sys.Bus, bus.ReadingsStream, filter, lo.from, bus.MaxRecent)
+	require.NoError(t, err)
+	var during []iot.SignedReading
+	for _, m := range msgs {
+		sr, _, err := iot.Decode(m.Data)
+		require.NoError(t, err)
+		if sr.Reading.TimeMs >= ro.CreatedAt*1000 && sr.Reading.TimeMs <= lo.closing.Reading.TimeMs {
+			during = append(during, *sr)
+		}
+	}
+	kinds := map[iot.Kind]int{}
+	for _, r := range during {
+		kinds[r.Reading.Kind()]++
+	}
+	require.NotZero(t, kinds[iot.KindMotion], "the camera saw the forklifts")
+	require.NotZero(t, kinds[iot.KindSeal], "the door sensor saw the door")
+	require.NotZero(t, kinds[iot.KindWeight], "the scale felt the goods leave")
+
+	refused := map[string]int{}
+	attack := func(what string, signer string, op receipt.Op) {
+		t.Helper()
+		_, _, err := sys.Direct.Submit(c.ctx, []string{signer}, op)
+		var re *chainengine.RuleError
+		require.ErrorAs(t, err, &re, "%s must be refused by the validators", what)
+		var rule *receipt.Error
+		require.ErrorAs(t, err, &rule, "%s: a typed rule, got %v", what, err)
+		refused[rule.Name]++
+	}
+	breachKind := map[iot.Kind]iot.AlertKind{iot.KindMotion: iot.AlertMotion, iot.KindSeal: iot.AlertSeal, iot.KindWeight: iot.AlertStep}
+	for _, r := range during {
+		k, ok := breachKind[r.Reading.Kind()]
+		if !ok {
+			continue
+		}
+		attack("load-out reading "+r.Reading.ID(), pCM, &iot.Breach{Lot: lo.lot, Kind: k, Evidence: []iot.SignedReading{r}})
+	}
+	rules := iot.DefaultRules()
+	var weights []iot.SignedReading
+	for _, r := range during {
+		if r.Reading.Weight != nil && r.Reading.Weight.Stable {
+			weights = append(weights, r)
+		}
+	}
+	if len(weights) >= int(rules.StepReadings) {
+		attack("the load-out's settled weights as a theft", pCM, &iot.Breach{Lot: lo.lot, Kind: iot.AlertStep, Evidence: weights[len(weights)-int(rules.StepReadings):]})
+	}
+	attack("the closing reading again", pCM, &iot.Breach{Lot: lo.lot, Kind: iot.AlertStep, Evidence: []iot.SignedReading{lo.closing}})
+
+	// Readings signed by the bay's own scale key, showing half the goods
+	// gone, but taken before the evidence window: too old to prove a thing.
+	now := c.now()
+	scale := lo.closing.Reading.Device
+	var old []iot.SignedReading
+	for i := range uint64(rules.StepReadings) {
+		old = append(old, iot.Sign(iot.Reading{Event: fmt.Sprintf("old-%d", i), Device: scale, Epoch: lo.closing.Reading.Epoch + 1000, Seq: i + 1,
+			TimeMs: (now-16*60)*1000 + int64(i)*1000, Weight: &iot.BayWeight{Qty: lotBefore.Expected / 2, Unit: "kg", Stable: true}}, sys.World.Devices[scale].Key))
+	}
+	attack("readings older than the window", pCM, &iot.Breach{Lot: lo.lot, Kind: iot.AlertStep, Evidence: old})
+	attack("a gap asserted by another warehouse's collateral manager", pCM2,
+		&iot.Gap{Lot: lo.lot, Device: scale, LastSeenMs: (now - 600) * 1000, AtMs: now * 1000})
+	t.Logf("refused straight on chain: %v", refused)
+	assert.NotZero(t, refused[iot.ErrEvidenceTooOld.Name])
+	assert.NotZero(t, refused[iot.ErrReadingConsumed.Name], "the closing reading is used")
+	assert.NotZero(t, refused[iot.ErrNotSupervisor.Name])
+
+	st, _ = sys.App().State()
+	lotAfter, _ := ledger.Get[warehouse.Lot](st, warehouse.LotKey(lo.lot))
+	assert.Equal(t, warehouse.HealthOK, lotAfter.Health)
+	assert.Equal(t, lotBefore.LockedQty, lotAfter.LockedQty)
+	assert.Empty(t, lotAfter.Alert)
+	for id, v := range receiptsBefore {
+		r, _ := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey(id))
+		assert.Equal(t, v, r.Version, "receipt %s untouched", id)
+		assert.NotEqual(t, receipt.StateFrozen, r.State)
+	}
 }

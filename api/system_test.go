@@ -51,7 +51,9 @@ func TestSystem(t *testing.T) {
 		c.t = t
 		testEveryProblem(t, sys, c, story)
 	})
-	timed("SupervisedPartialDelivery", func(t *testing.T) { c.t = t; testSupervisedDelivery(t, sys, c) })
+	var loaded *loadedOut
+	timed("SupervisedPartialDelivery", func(t *testing.T) { c.t = t; loaded = testSupervisedDelivery(t, sys, c) })
+	timed("EvidenceAttacksStraightOnChain", func(t *testing.T) { c.t = t; testEvidenceAttacks(t, sys, c, loaded) })
 	timed("TokenActsOnlyForItsParticipant", func(t *testing.T) { c.t = t; testTokens(t, sys, c) })
 	timed("IdempotentRetries", func(t *testing.T) { c.t = t; testIdempotency(t, sys, c) })
 	timed("OfflineSigningAndCosigning", func(t *testing.T) { c.t = t; testOffline(t, sys, c) })

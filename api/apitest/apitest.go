@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"github.com/nats-io/nats.go/jetstream"
 	"io"
 	"log/slog"
 	"net"
@@ -64,6 +65,11 @@ type System struct {
 	Indexer  *indexer.Indexer
 	Genesis  string // node 0's CometBFT genesis file, for proofs
 	IoT      *iotsim.System
+	// Bus is the embedded NATS's JetStream (with IoT); Direct submits
+	// signed txs straight to a validator with the world's keys, around
+	// the API and the supervisor.
+	Bus    jetstream.JetStream
+	Direct *chainengine.Client
 
 	cfg     api.Config
 	ixStop  context.CancelFunc
@@ -120,6 +126,7 @@ func Start(t testing.TB, o Options) *System {
 	}
 	s.cfg = api.Config{Chain: app, Node: node, Prover: prover, Keys: keys, Tokens: api.NewTokens(byToken),
 		IdempotencyDir: o.IdempotencyDir, CommitTimeout: o.CommitTimeout, BodyLimit: o.BodyLimit, Logger: o.Logger}
+	s.Direct = &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { return w.Key(id), w.Actors[id] != nil }}
 	if o.IoT {
 		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(home, "nats"), Port: bus.RandomPort})
 		if err != nil {
@@ -136,7 +143,7 @@ func Start(t testing.TB, o Options) *System {
 			t.Fatal(err)
 		}
 		sim, err := iotsim.Start(context.Background(), iotsim.Config{World: w, Chain: app, JetStream: js, Logger: o.Logger,
-			Submitter: &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { return w.Key(id), w.Actors[id] != nil }}})
+			Submitter: s.Direct})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +152,7 @@ func Start(t testing.TB, o Options) *System {
 				t.Errorf("apitest: iot: %v", err)
 			}
 		})
-		s.IoT = sim
+		s.IoT, s.Bus = sim, js
 		s.cfg.Simulator, s.cfg.IoT = sim, sim
 	}
 	if o.ReadModel {

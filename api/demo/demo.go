@@ -508,7 +508,7 @@ func (s *story) loadOut(ctx context.Context, ro string, lot *warehouse.Lot) (api
 		}
 		return req, nil
 	}
-	s.say("     the bay scale reads %d kg; the warehouse's staff load the order out", lot.Expected)
+	s.say("     the lock expects %d kg on the bay scale; the warehouse's staff load the order out", lot.Expected)
 	deadline := time.Now().Add(s.cfg.LoadOutTimeout)
 	for {
 		var v api.LoadOutView
