@@ -196,6 +196,16 @@ func testEvidenceAttacks(t *testing.T, sys *apitest.System, c *caller, lo *loade
 	attack("readings older than the window", pCM, &iot.Breach{Lot: lo.lot, Kind: iot.AlertStep, Evidence: old})
 	attack("a gap asserted by another warehouse's collateral manager", pCM2,
 		&iot.Gap{Lot: lo.lot, Device: scale, LastSeenMs: (now - 600) * 1000, AtMs: now * 1000})
+	// Registered by the consortium as a supervisor of warehouse 1, the
+	// same party may assert gaps there; a gap the chain's readings
+	// contradict is still refused.
+	c.act(pAD1, "/v1/warehouses/"+lo.warehouse+"/supervisors", api.SupervisorsRequest{Supervisors: []string{pCM2}})
+	_, _, err = sys.Direct.Submit(c.ctx, []string{pCM2}, &iot.Gap{Lot: lo.lot, Device: scale, LastSeenMs: (now - 600) * 1000, AtMs: now * 1000})
+	assert.ErrorIs(t, err, iot.ErrGapContradicted, "a registered supervisor's gap is judged on the readings")
+	c.act(pAD1, "/v1/warehouses/"+lo.warehouse+"/supervisors", api.SupervisorsRequest{Supervisors: []string{}})
+	// An empty bay's tare, through the API: the op names the collateral
+	// manager as co-signer and the draft goes to it.
+	c.act(pWO, "/v1/warehouses/"+lo.warehouse+"/bays/BAY-04/tare", api.TareRequest{TareKg: ledger.DemoBayTareKg})
 	t.Logf("refused straight on chain: %v", refused)
 	assert.NotZero(t, refused[iot.ErrEvidenceTooOld.Name])
 	assert.NotZero(t, refused[iot.ErrReadingConsumed.Name], "the closing reading is used")

@@ -11,12 +11,8 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/chainengine"
-	"github.com/ewrchain/ewr/financing"
-	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
-	"github.com/ewrchain/ewr/trading"
-	"github.com/ewrchain/ewr/warehouse"
 )
 
 // Chain is the read side of the node's receipt app (*chainengine.ReceiptApp).
@@ -224,98 +220,10 @@ func (s *Service) txEvents(h int64, hash [32]byte) []receipt.Event {
 	return nil
 }
 
-// requiredCosigners works out who besides actor must sign op, from the
-// committed state. It guesses nothing the rules would then refuse: an op
-// that needs no one else gets no one.
+// requiredCosigners is who must co-sign op started by actor: the op says
+// (receipt.Cosigner), given the committed state.
 func requiredCosigners(st receipt.Store, actor string, op receipt.Op) []string {
-	get := func(key string, v any) bool {
-		b, ok := st.Get(key)
-		return ok && receipt.DecodeRecord(b, v) == nil
-	}
-	pledgeBank := func(receiptID string) []string {
-		var r receipt.Receipt
-		if !get(receipt.ReceiptKey(receiptID), &r) || r.Pledge == "" || r.State != receipt.StatePledged {
-			return nil
-		}
-		var p receipt.Pledge
-		if !get(receipt.PledgeKey(r.Pledge), &p) {
-			return nil
-		}
-		return []string{p.Bank}
-	}
-	switch o := op.(type) {
-	case *warehouse.RegisterStock:
-		var w warehouse.Warehouse
-		if get(warehouse.WarehouseKey(o.Warehouse), &w) {
-			return []string{w.CollateralManager}
-		}
-	case *receipt.InitiateTransfer:
-		return pledgeBank(o.Receipt)
-	case *trading.CreateOffer:
-		return pledgeBank(o.Receipt)
-	case *warehouse.RequestDelivery:
-		return pledgeBank(o.Receipt)
-	case *receipt.Amend:
-		var r receipt.Receipt
-		if get(receipt.ReceiptKey(o.Receipt), &r) {
-			return []string{r.Holder}
-		}
-	case *financing.OpenLoan:
-		return []string{o.Borrower}
-	case *financing.AddCollateral:
-		var l financing.Loan
-		if get(financing.LoanKey(o.Loan), &l) {
-			return []string{l.Borrower}
-		}
-	case *trading.CancelTrade:
-		var t trading.Trade
-		if get(trading.TradeKey(o.Trade), &t) && t.Status == trading.TradeFunded {
-			switch actor {
-			case t.Seller:
-				return []string{t.Buyer}
-			case t.Buyer:
-				return []string{t.Seller}
-			}
-		}
-	case *iot.Recount:
-		// A re-count is the collateral manager's, and a regulator's.
-		if r, ok := st.(ledger.Ranger); ok {
-			var found string
-			r.Range("p/", func(_ string, v []byte) {
-				var p receipt.Participant
-				if found == "" && receipt.DecodeRecord(v, &p) == nil && p.Status == receipt.ParticipantActive && p.Roles.Has(receipt.RoleRegulator) {
-					found = p.ID
-				}
-			})
-			if found != "" {
-				return []string{found}
-			}
-		}
-	case *receipt.RegisterParticipant, *receipt.SuspendParticipant, *receipt.ReinstateParticipant,
-		*warehouse.RegisterWarehouse, *warehouse.RegisterDevice, *warehouse.SuspendDevice:
-		return adminQuorum(get, actor)
-	}
-	return nil
-}
-
-// adminQuorum names the other admins an admin op needs: the first active
-// ones in order until the threshold is met.
-func adminQuorum(get func(string, any) bool, actor string) []string {
-	var c receipt.Consortium
-	if !get(receipt.KeyConsortium, &c) || !contains(c.Admins, actor) {
-		return nil
-	}
-	var out []string
-	for _, a := range c.Admins {
-		if uint32(len(out)+1) >= c.Threshold {
-			break
-		}
-		var p receipt.Participant
-		if a != actor && get(receipt.ParticipantKey(a), &p) && p.Status == receipt.ParticipantActive {
-			out = append(out, a)
-		}
-	}
-	return out
+	return receipt.CosignersOf(&receipt.Exec{Store: st, Signers: []string{actor}}, actor, op)
 }
 
 func contains(xs []string, s string) bool {

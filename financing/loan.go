@@ -433,3 +433,15 @@ func (op *CancelLoan) Apply(x *receipt.Exec) error {
 		receipt.Attr{Key: "retained", Value: receipt.U64(uint64(kept))})
 	return nil
 }
+
+// Cosigners (receipt.Cosigner): the borrower agrees to the loan's terms.
+func (op *OpenLoan) Cosigners(*receipt.Exec, string) []string { return []string{op.Borrower} }
+
+// Cosigners (receipt.Cosigner): the borrower agrees the receipts secure
+// the loan.
+func (op *AddCollateral) Cosigners(x *receipt.Exec, _ string) []string {
+	if l, ok := receipt.Load[Loan](x, LoanKey(op.Loan)); ok {
+		return []string{l.Borrower}
+	}
+	return nil
+}

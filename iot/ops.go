@@ -655,3 +655,12 @@ func (op *AnchorBatch) Apply(x *receipt.Exec) error {
 		receipt.Attr{Key: "root", Value: hex.EncodeToString(op.Root[:])})
 	return nil
 }
+
+// Cosigners (receipt.Cosigner): a re-count is the collateral manager's
+// and a regulator's.
+func (*Recount) Cosigners(x *receipt.Exec, _ string) []string {
+	if r := receipt.FirstWithRole(x, receipt.RoleRegulator); r != "" {
+		return []string{r}
+	}
+	return nil
+}

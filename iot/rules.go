@@ -157,3 +157,8 @@ func (op *SetRules) Apply(x *receipt.Exec) error {
 	x.Emit(EvRulesSet, nil, receipt.Attr{Key: "version", Value: receipt.U64(r.Version)})
 	return nil
 }
+
+// Cosigners (receipt.Cosigner): the rules are the consortium's.
+func (*SetRules) Cosigners(x *receipt.Exec, actor string) []string {
+	return receipt.AdminCosigners(x, actor)
+}

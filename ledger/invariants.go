@@ -11,9 +11,7 @@ import (
 )
 
 // Ranger is a state that can list its records by key prefix.
-type Ranger interface {
-	Range(prefix string, fn func(key string, value []byte))
-}
+type Ranger = receipt.Ranger
 
 // CheckInvariants checks every invariant of DESIGN.md that a single state
 // can show. Tests run it after every step; a violation is a bug.

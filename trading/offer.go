@@ -201,3 +201,9 @@ func (op *AcceptOffer) Apply(x *receipt.Exec) error {
 		receipt.Attr{Key: "currency", Value: t.Currency}, receipt.Attr{Key: "deadline", Value: receipt.I64(t.Deadline)})
 	return nil
 }
+
+// Cosigners (receipt.Cosigner): a pledged receipt is offered with its
+// bank's consent.
+func (op *CreateOffer) Cosigners(x *receipt.Exec, _ string) []string {
+	return receipt.PledgeeOf(x, op.Receipt)
+}

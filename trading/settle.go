@@ -189,3 +189,19 @@ func boolText(b bool) string {
 	}
 	return "false"
 }
+
+// Cosigners (receipt.Cosigner): a funded trade is cancelled by both
+// parties.
+func (op *CancelTrade) Cosigners(x *receipt.Exec, actor string) []string {
+	t, ok := receipt.Load[Trade](x, TradeKey(op.Trade))
+	if !ok || t.Status != TradeFunded {
+		return nil
+	}
+	switch actor {
+	case t.Seller:
+		return []string{t.Buyer}
+	case t.Buyer:
+		return []string{t.Seller}
+	}
+	return nil
+}

@@ -411,3 +411,39 @@ func TrustedDevice(x *receipt.Exec, id string, typ DeviceType, warehouse string)
 	}
 	return d, nil
 }
+
+// Co-signers (receipt.Cosigner): who signs beside the actor.
+
+func (*RegisterWarehouse) Cosigners(x *receipt.Exec, actor string) []string {
+	return receipt.AdminCosigners(x, actor)
+}
+func (*SetSupervisors) Cosigners(x *receipt.Exec, actor string) []string {
+	return receipt.AdminCosigners(x, actor)
+}
+func (*RegisterDevice) Cosigners(x *receipt.Exec, actor string) []string {
+	return receipt.AdminCosigners(x, actor)
+}
+func (*SuspendDevice) Cosigners(x *receipt.Exec, actor string) []string {
+	return receipt.AdminCosigners(x, actor)
+}
+
+// The bay's tare moves what the lock expects: the collateral manager
+// vouches for it with the operator.
+func (op *SetBayTare) Cosigners(x *receipt.Exec, _ string) []string {
+	return collateralManagerOf(x, op.Warehouse)
+}
+
+func (op *RegisterStock) Cosigners(x *receipt.Exec, _ string) []string {
+	return collateralManagerOf(x, op.Warehouse)
+}
+
+func (op *RequestDelivery) Cosigners(x *receipt.Exec, _ string) []string {
+	return receipt.PledgeeOf(x, op.Receipt)
+}
+
+func collateralManagerOf(x *receipt.Exec, wh string) []string {
+	if w, ok := receipt.Load[Warehouse](x, WarehouseKey(wh)); ok {
+		return []string{w.CollateralManager}
+	}
+	return nil
+}
