@@ -112,6 +112,10 @@ func (op *Amend) Cosigners(x *Exec, _ string) []string {
 
 func (op *InitiateTransfer) Cosigners(x *Exec, _ string) []string { return PledgeeOf(x, op.Receipt) }
 
-func (*RegisterParticipant) Cosigners(x *Exec, actor string) []string  { return AdminCosigners(x, actor) }
-func (*SuspendParticipant) Cosigners(x *Exec, actor string) []string   { return AdminCosigners(x, actor) }
-func (*ReinstateParticipant) Cosigners(x *Exec, actor string) []string { return AdminCosigners(x, actor) }
+func (*RegisterParticipant) Cosigners(x *Exec, actor string) []string {
+	return AdminCosigners(x, actor)
+}
+func (*SuspendParticipant) Cosigners(x *Exec, actor string) []string { return AdminCosigners(x, actor) }
+func (*ReinstateParticipant) Cosigners(x *Exec, actor string) []string {
+	return AdminCosigners(x, actor)
+}
