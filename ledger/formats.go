@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Wire and disk formats. A record's or op's canonical encoding is its
+// Go fields in declaration order (internal/canon): reordering, adding,
+// removing or retyping a field changes the bytes every node stores and
+// every signer signed. Each record and op type therefore has a format
+// version, and testdata/formats.golden pins, per type, the version and
+// the layout it stands for; TestFormatsPinned fails when a layout
+// changes under the same version. Changing a format means: bump its
+// version here, write the state migration that rewrites the old records
+// (or keep decoding the old layout), and regenerate the golden files with
+// `go test ./ledger -run TestFormats -update`.
+
+// formatVersions holds the types whose format moved past 1.
+var formatVersions = map[string]uint16{}
+
+// FormatVersion is the format version of a record kind ("receipt") or op
+// type ("receipt.split").
+func FormatVersion(name string) uint16 {
+	if v, ok := formatVersions[name]; ok {
+		return v
+	}
+	return 1
+}
+
+// Format is one pinned type: a record kind or an op type.
+type Format struct {
+	Name    string
+	Version uint16
+	Type    reflect.Type
+}
+
+// Formats lists every record kind and op type, sorted by name.
+func Formats() []Format {
+	var out []Format
+	for _, r := range recordTable {
+		out = append(out, Format{Name: "record " + r.kind, Version: FormatVersion(r.kind), Type: r.typ})
+	}
+	for _, op := range AllOps() {
+		out = append(out, Format{Name: "op " + op.Type(), Version: FormatVersion(op.Type()), Type: reflect.TypeOf(op).Elem()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Layout describes t's canonical encoding: the wire kinds of its fields
+// in order, recursively, without their names (a rename does not change a
+// byte). Two types with one layout encode every value alike.
+func Layout(t reflect.Type) string {
+	var b strings.Builder
+	layout(&b, t, map[reflect.Type]bool{})
+	return b.String()
+}
+
+func layout(b *strings.Builder, t reflect.Type, open map[reflect.Type]bool) {
+	switch t.Kind() {
+	case reflect.Bool:
+		b.WriteString("bool")
+	case reflect.Uint8:
+		b.WriteString("u8")
+	case reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uint:
+		b.WriteString("uvar")
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
+		b.WriteString("zvar")
+	case reflect.String:
+		b.WriteString("str")
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			b.WriteString("bytes")
+			return
+		}
+		b.WriteString("[")
+		layout(b, t.Elem(), open)
+		b.WriteString("]")
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			fmt.Fprintf(b, "b%d", t.Len())
+			return
+		}
+		fmt.Fprintf(b, "%d*", t.Len())
+		layout(b, t.Elem(), open)
+	case reflect.Pointer:
+		b.WriteString("?")
+		layout(b, t.Elem(), open)
+	case reflect.Struct:
+		if open[t] {
+			b.WriteString("^" + t.Name())
+			return
+		}
+		open[t] = true
+		b.WriteString("{")
+		for i := range t.NumField() {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			layout(b, t.Field(i).Type, open)
+		}
+		b.WriteString("}")
+		delete(open, t)
+	default:
+		fmt.Fprintf(b, "!%s", t.Kind())
+	}
+}
