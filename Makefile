@@ -6,7 +6,13 @@ RACE_PKGS := ./chainengine/... ./iot/... ./indexer/... ./api/... ./simulators/..
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build deps vet bench soak clean
+.PHONY: run test build deps vet bench soak fuzz clean
+
+# Fuzz targets over every decoder that takes outside bytes: package and target.
+FUZZ_TARGETS := ./chainengine:FuzzDecodeTx ./chainengine:FuzzProofBundle ./ledger:FuzzDecodeOp \
+	./ledger:FuzzDecodeRecord ./iot:FuzzDecodeReading ./warehouse:FuzzWeighTicket \
+	./internal/canon:FuzzUnmarshal ./api:FuzzRequestBodies
+FUZZTIME ?= 3s
 
 ## run: the whole system on embedded defaults (data in .ewr/, API on 127.0.0.1:8080)
 run: build
@@ -17,6 +23,15 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -race -short -count=1 -timeout 25m $(RACE_PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+## fuzz: each fuzz target for FUZZTIME (make test: 3 s each; make soak: 2 min);
+## a crasher is written to the package's testdata/fuzz/ and replayed by go test
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 build: deps
 	@mkdir -p bin
@@ -48,6 +63,7 @@ bench: build
 soak:
 	$(GO) test -count=1 -timeout 3h ./ledger -run 'Property' -rapid.checks=2000 -rapid.steps=1000
 	$(GO) test -count=1 -timeout 3h ./simulators -run 'TestWarehouseDays' -v -days.hours=1000
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2m
 
 clean:
 	rm -rf bin
