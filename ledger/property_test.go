@@ -34,9 +34,10 @@ import (
 //     records start at version 1, no record is ever deleted, and terminal
 //     receipts never change.
 //
-// Steps per run: -rapid.checks × -rapid.steps (defaults raised to 100 × 400
-// below; RAPID_CHECKS / RAPID_STEPS override). The seed is printed; replay
-// with -rapid.seed=N.
+// Steps per run: up to -rapid.checks × -rapid.steps (defaults raised to
+// 800 × 400 below, about 120,000 steps; RAPID_CHECKS / RAPID_STEPS
+// override). A default run must reach minSteps. The seed is printed;
+// replay with -rapid.seed=N.
 func TestPropertyRandomOps(t *testing.T) {
 	setRapidDefaults(t)
 	start := time.Now()
@@ -46,7 +47,11 @@ func TestPropertyRandomOps(t *testing.T) {
 		rt.Repeat(m.actions())
 		total.add(m.stats)
 	})
+	t.Logf("property: %d steps, seed %s", total.steps, flag.Lookup("rapid.seed").Value)
 	t.Logf("property test: %d steps (%d attacks, all rejected) in %v", total.steps, total.attacks, time.Since(start).Round(time.Millisecond))
+	if defaultRun() && total.steps < minSteps {
+		t.Errorf("only %d random steps; the property test must run at least %d (raise -rapid.checks)", total.steps, minSteps)
+	}
 	t.Logf("accepted by kind: %v", total.passed)
 	t.Logf("rejected by kind: %v", total.rejected)
 	// A property test that rejects everything tests nothing: the honest
@@ -60,6 +65,15 @@ func TestPropertyRandomOps(t *testing.T) {
 	}
 }
 
+// minSteps is the least a default run of the property test takes.
+const minSteps = 100_000
+
+// defaultRun reports whether the property test runs at its default size
+// (nobody asked for fewer checks or steps).
+func defaultRun() bool {
+	return flag.Lookup("rapid.checks").Value.String() == "800" && flag.Lookup("rapid.steps").Value.String() == "400"
+}
+
 func setRapidDefaults(t *testing.T) {
 	setIfDefault := func(name, env, value string) {
 		f := flag.Lookup(name)
@@ -67,7 +81,7 @@ func setRapidDefaults(t *testing.T) {
 			_ = flag.Set(name, value)
 		}
 	}
-	setIfDefault("rapid.checks", "RAPID_CHECKS", "100")
+	setIfDefault("rapid.checks", "RAPID_CHECKS", "800")
 	setIfDefault("rapid.steps", "RAPID_STEPS", "400")
 	seed := flag.Lookup("rapid.seed")
 	if seed.Value.String() == "0" && getenv("RAPID_SEED") == "" {
