@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/stretchr/testify/assert"
@@ -52,7 +52,7 @@ func fallbackRow(t *testing.T, db *sql.DB, key string) (kind string, version sql
 // by the new binary writes them, and from then on the fallback's upsert is
 // version-aware.
 func TestFallbackKnownKinds(t *testing.T) {
-	db := pgcluster.ForTest(t)
+	db := pgtest.ForTest(t)
 	require.NoError(t, Migrate(t.Context(), db))
 	ix := New(db, Config{})
 	v1 := receipt.EncodeRecord(&futureRecord{Name: "first \x00 nul", Version: 1})
@@ -76,7 +76,7 @@ func TestFallbackKnownKinds(t *testing.T) {
 	assert.Equal(t, futureRecord{Name: "first \uFFFD nul", Version: 1}, got, "jsonb holds no NUL")
 
 	// Rebuilt by the new binary: the same row.
-	db2 := pgcluster.ForTest(t)
+	db2 := pgtest.ForTest(t)
 	require.NoError(t, Migrate(t.Context(), db2))
 	require.NoError(t, New(db2, Config{}).Apply(t.Context(), block(0, v1)))
 	s1, err := Sum(t.Context(), db)

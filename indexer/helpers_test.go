@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/indexer"
-	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { pgcluster.TestMain(m) }
+func TestMain(m *testing.M) { pgtest.TestMain(m) }
 
 // newDB returns a fresh, migrated database that only t uses.
 func newDB(t testing.TB) *sql.DB {
 	t.Helper()
-	db := pgcluster.ForTest(t)
+	db := pgtest.ForTest(t)
 	require.NoError(t, indexer.Migrate(t.Context(), db))
 	return db
 }

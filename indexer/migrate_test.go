@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/ewrchain/ewr/indexer"
-	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMigrateConcurrentAndIdempotent(t *testing.T) {
-	db := pgcluster.ForTest(t)
+	db := pgtest.ForTest(t)
 	// Several processes start at once: each migrates or finds it done.
 	var wg sync.WaitGroup
 	errs := make([]error, 4)

@@ -28,7 +28,7 @@ import (
 	"github.com/ewrchain/ewr/api/iotsim"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
-	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
 )
@@ -36,7 +36,7 @@ import (
 // Options shape the system.
 type Options struct {
 	Validators int  // default 4
-	ReadModel  bool // run the indexer on a database of pgcluster.ForTest
+	ReadModel  bool // run the indexer on a database of pgtest.ForTest
 	// IdempotencyDir persists idempotency records (default: memory).
 	IdempotencyDir string
 	// IoT runs the simulated devices and the IoT supervisors on an
@@ -156,7 +156,7 @@ func Start(t testing.TB, o Options) *System {
 		s.cfg.Simulator, s.cfg.IoT = sim, sim
 	}
 	if o.ReadModel {
-		s.DB = pgcluster.ForTest(t)
+		s.DB = pgtest.ForTest(t)
 		if err := indexer.Migrate(ctx, s.DB); err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/simulators"
 	"github.com/stretchr/testify/assert"
@@ -126,4 +127,4 @@ func TestIndexerCommands(t *testing.T) {
 	require.ErrorContains(t, err, "no read model")
 }
 
-func TestMain(m *testing.M) { pgcluster.TestMain(m) }
+func TestMain(m *testing.M) { pgtest.TestMain(m) }

@@ -541,7 +541,7 @@ func (c *Cluster) DSN(dbname string) string {
 
 // CreateDatabase creates database name unless it exists.
 func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
-	return createDatabase(ctx, c.DSN("postgres"), name)
+	return CreateDatabase(ctx, c.DSN("postgres"), name)
 }
 
 // Dir returns the data dir, absolute.

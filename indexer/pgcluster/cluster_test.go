@@ -82,7 +82,7 @@ func childPIDs(t testing.TB, ppid int) []int {
 func requireGone(t testing.TB, pids ...int) {
 	t.Helper()
 	for _, pid := range pids {
-		assert.False(t, alive(pid), "process %d still runs", pid)
+		assert.False(t, ProcessAlive(pid), "process %d still runs", pid)
 	}
 }
 
@@ -131,7 +131,7 @@ func TestStartStopRestartCrash(t *testing.T) {
 	<-c.Done()
 	checkFor(t, 20*time.Second, "the killed postmaster's children exit", func() bool {
 		for _, p := range children {
-			if alive(p) {
+			if ProcessAlive(p) {
 				return false
 			}
 		}
@@ -193,7 +193,7 @@ func TestTwoClustersAtOnce(t *testing.T) {
 	_, err := Start(ctx, Options{Dir: cs[0].Dir()})
 	require.ErrorIs(t, err, ErrServerExited)
 	assert.ErrorContains(t, err, `lock file "postmaster.pid" already exists`)
-	assert.True(t, alive(cs[0].PID()))
+	assert.True(t, ProcessAlive(cs[0].PID()))
 
 	// A port that is taken fails the start, with the server's words for it.
 	require.NoError(t, cs[1].Stop())
@@ -253,14 +253,14 @@ func TestServerDiesWithItsStarter(t *testing.T) {
 	require.True(t, ok, "helper said %q", line)
 	pid, err := strconv.Atoi(pidText)
 	require.NoError(t, err)
-	require.True(t, alive(pid))
+	require.True(t, ProcessAlive(pid))
 	children := childPIDs(t, pid)
 
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 	checkFor(t, 20*time.Second, "the postmaster and its children exit after their starter died", func() bool {
 		for _, p := range append(children, pid) {
-			if alive(p) {
+			if ProcessAlive(p) {
 				return false
 			}
 		}
@@ -475,4 +475,11 @@ func TestStartPicksAnotherPortWhenTaken(t *testing.T) {
 	var port int
 	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT inet_server_port()`).Scan(&port))
 	assert.Equal(t, c.Port(), port)
+}
+
+func currentDatabase(t testing.TB, db *sql.DB) string {
+	t.Helper()
+	var name string
+	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT current_database()`).Scan(&name))
+	return name
 }

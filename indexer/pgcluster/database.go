@@ -22,7 +22,7 @@ var (
 	ErrBadDatabaseURL  = errors.New("pgcluster: bad DATABASE_URL")
 )
 
-func checkDatabaseName(name string) error {
+func CheckDatabaseName(name string) error {
 	if name == "" || len(name) > maxNameBytes {
 		return fmt.Errorf("%w: %q must have 1 to %d bytes", ErrBadDatabaseName, name, maxNameBytes)
 	}
@@ -34,10 +34,10 @@ func checkDatabaseName(name string) error {
 	return nil
 }
 
-// createDatabase creates database name, through the server adminDSN names,
+// CreateDatabase creates database name, through the server adminDSN names,
 // unless it exists.
-func createDatabase(ctx context.Context, adminDSN, name string) error {
-	if err := checkDatabaseName(name); err != nil {
+func CreateDatabase(ctx context.Context, adminDSN, name string) error {
+	if err := CheckDatabaseName(name); err != nil {
 		return err
 	}
 	db, err := sql.Open("postgres", adminDSN)
@@ -64,9 +64,9 @@ func createDatabase(ctx context.Context, adminDSN, name string) error {
 	return nil
 }
 
-// dropDatabase drops database name, through the server adminDSN names,
+// DropDatabase drops database name, through the server adminDSN names,
 // closing any connections to it that are left.
-func dropDatabase(ctx context.Context, adminDSN, name string) error {
+func DropDatabase(ctx context.Context, adminDSN, name string) error {
 	db, err := sql.Open("postgres", adminDSN)
 	if err != nil {
 		return fmt.Errorf("pgcluster: %w", err)
@@ -85,9 +85,9 @@ func dropDatabase(ctx context.Context, adminDSN, name string) error {
 	return nil
 }
 
-// parseDatabaseURL parses a postgres:// or postgresql:// URL and sets
+// ParseDatabaseURL parses a postgres:// or postgresql:// URL and sets
 // connect_timeout when it is missing, so no connection waits forever.
-func parseDatabaseURL(raw string) (*url.URL, error) {
+func ParseDatabaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error quotes the URL, which may hold a password.
@@ -104,8 +104,8 @@ func parseDatabaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// withDatabase returns u naming database name instead.
-func withDatabase(u *url.URL, name string) string {
+// WithDatabase returns u naming database name instead.
+func WithDatabase(u *url.URL, name string) string {
 	v := *u
 	v.Path = "/" + name
 	v.RawPath = ""

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 )
 
 // helperEnv, when set, makes the test binary a helper process that starts a
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperEnv); dir != "" {
 		os.Exit(runHelper(dir))
 	}
-	pgcluster.TestMain(m)
+	pgtest.TestMain(m)
 }
 
 func runHelper(dir string) int {

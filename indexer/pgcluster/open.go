@@ -17,7 +17,7 @@ const AppDatabase = "ewr"
 // failed shutdown to slog.Default.
 func Open(ctx context.Context, dir string) (dsn string, stop func(), err error) {
 	if raw := os.Getenv("DATABASE_URL"); raw != "" {
-		u, err := parseDatabaseURL(raw)
+		u, err := ParseDatabaseURL(raw)
 		if err != nil {
 			return "", nil, err
 		}

@@ -73,11 +73,11 @@ func childEnv() []string {
 	return append(env, "LC_ALL=C")
 }
 
-// alive reports whether a process with this pid exists and has not exited.
+// ProcessAlive reports whether a process with this pid exists and has not exited.
 // EPERM means it exists but belongs to someone else. A zombie has exited;
 // only its parent (init, for an orphan, which may be slow to reap) has not
 // reaped it yet.
-func alive(pid int) bool {
+func ProcessAlive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}
@@ -120,7 +120,7 @@ func clearStalePidFile(dir string) (bool, error) {
 // mayBeServerFor reports whether pid may be a postgres process serving the
 // data dir dir. It answers yes when it cannot tell.
 func mayBeServerFor(pid int, dir string) bool {
-	if !alive(pid) {
+	if !ProcessAlive(pid) {
 		return false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

@@ -10,7 +10,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
-	"github.com/ewrchain/ewr/indexer/pgcluster"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/indexer/rpcsource"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/simulators"
@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { pgcluster.TestMain(m) }
+func TestMain(m *testing.M) { pgtest.TestMain(m) }
 
 // appSource is the in-process source: the node's app.
 type appSource struct{ app *chainengine.ReceiptApp }
@@ -71,13 +71,13 @@ func TestRebuildFromANodeOverRPC(t *testing.T) {
 	top := app.Height()
 	require.GreaterOrEqual(t, top, int64(30), "the stories' blocks")
 
-	overRPC := pgcluster.ForTest(t)
+	overRPC := pgtest.ForTest(t)
 	require.NoError(t, indexer.Migrate(ctx, overRPC))
 	h, err := indexer.New(overRPC, indexer.Config{PollMin: time.Millisecond}).CatchUp(ctx, upTo{src, top})
 	require.NoError(t, err)
 	require.Equal(t, top, h)
 
-	inProcess := pgcluster.ForTest(t)
+	inProcess := pgtest.ForTest(t)
 	require.NoError(t, indexer.Migrate(ctx, inProcess))
 	h, err = indexer.New(inProcess, indexer.Config{PollMin: time.Millisecond}).CatchUp(ctx, upTo{appSource{app}, top})
 	require.NoError(t, err)

@@ -1,8 +1,9 @@
-package pgcluster
+package pgtest
 
 import (
 	"context"
 	"database/sql"
+	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +21,14 @@ func currentDatabase(t testing.TB, db *sql.DB) string {
 	var name string
 	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT current_database()`).Scan(&name))
 	return name
+}
+
+func openDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func databaseExists(t testing.TB, adminDSN, name string) bool {
@@ -61,7 +70,9 @@ func TestForTestGivesIsolatedDatabases(t *testing.T) {
 // TestForTestUsesDatabaseURL points DATABASE_URL at a cluster of its own
 // and checks that ForTest and Open use that server, not the shared one.
 func TestForTestUsesDatabaseURL(t *testing.T) {
-	c := startCluster(t, Options{Dir: filepath.Join(t.TempDir(), "pg")})
+	c, err := pgcluster.Start(t.Context(), pgcluster.Options{Dir: filepath.Join(t.TempDir(), "pg")})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Stop() })
 	// No connect_timeout: ForTest and Open add it.
 	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:"+strconv.Itoa(c.Port())+"/postgres?sslmode=disable")
 
@@ -77,34 +88,20 @@ func TestForTestUsesDatabaseURL(t *testing.T) {
 	assert.False(t, databaseExists(t, c.DSN("postgres"), name), "dropped when its test ended")
 
 	unused := filepath.Join(t.TempDir(), "unused")
-	dsn, stop, err := Open(t.Context(), unused)
+	dsn, stop, err := pgcluster.Open(t.Context(), unused)
 	require.NoError(t, err)
 	stop()
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
-	assert.Equal(t, strconv.Itoa(connectTimeoutSec), u.Query().Get("connect_timeout"))
+	assert.NotEmpty(t, u.Query().Get("connect_timeout"), "a connect timeout is set")
 	assert.Equal(t, "disable", u.Query().Get("sslmode"))
 	assert.NoDirExists(t, unused, "with DATABASE_URL, Open starts nothing")
 	db := openDB(t, dsn)
 	assert.Equal(t, "postgres", currentDatabase(t, db))
 
 	t.Setenv("DATABASE_URL", "host=127.0.0.1 dbname=ewr")
-	_, _, err = Open(t.Context(), unused)
-	assert.ErrorIs(t, err, ErrBadDatabaseURL)
-}
-
-func TestParseDatabaseURLKeepsConnectTimeout(t *testing.T) {
-	u, err := parseDatabaseURL("postgresql://u:secret@db.example:6432/ewr?connect_timeout=3&sslmode=require")
-	require.NoError(t, err)
-	assert.Equal(t, "3", u.Query().Get("connect_timeout"))
-	assert.Equal(t, "require", u.Query().Get("sslmode"))
-	assert.Equal(t, "postgresql://u:secret@db.example:6432/other?connect_timeout=3&sslmode=require", withDatabase(u, "other"))
-
-	_, err = parseDatabaseURL("mysql://db/ewr")
-	assert.ErrorIs(t, err, ErrBadDatabaseURL)
-	_, err = parseDatabaseURL("postgres://u:secret@db:bad port/ewr")
-	require.ErrorIs(t, err, ErrBadDatabaseURL)
-	assert.NotContains(t, err.Error(), "secret", "errors do not leak the password")
+	_, _, err = pgcluster.Open(t.Context(), unused)
+	assert.ErrorIs(t, err, pgcluster.ErrBadDatabaseURL)
 }
 
 func TestTestDatabaseName(t *testing.T) {
@@ -113,27 +110,13 @@ func TestTestDatabaseName(t *testing.T) {
 		"TestX", "TestX", "TestX/sub_case#01", "Test" + strings.Repeat("Ünïcödé/", 40),
 	} {
 		name := testDatabaseName(testName)
-		require.NoError(t, checkDatabaseName(name))
+		require.NoError(t, pgcluster.CheckDatabaseName(name))
 		assert.False(t, seen[name], "%s given twice", name)
 		seen[name] = true
 		for _, r := range name {
 			assert.True(t, r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9'), "%q in %s", r, name)
 		}
 	}
-}
-
-func TestCreateDatabaseIsIdempotent(t *testing.T) {
-	t.Setenv("DATABASE_URL", "")
-	c, err := sharedCluster()
-	require.NoError(t, err)
-	name := testDatabaseName(t.Name())
-	t.Cleanup(func() { dropDatabase(context.Background(), c.DSN("postgres"), name) })
-	require.NoError(t, c.CreateDatabase(t.Context(), name))
-	require.NoError(t, c.CreateDatabase(t.Context(), name))
-	assert.True(t, databaseExists(t, c.DSN("postgres"), name))
-
-	assert.ErrorIs(t, c.CreateDatabase(t.Context(), strings.Repeat("x", 64)), ErrBadDatabaseName)
-	assert.ErrorIs(t, c.CreateDatabase(t.Context(), ""), ErrBadDatabaseName)
 }
 
 func TestRemoveDeadTestDirs(t *testing.T) {
@@ -158,4 +141,18 @@ func TestRemoveDeadTestDirs(t *testing.T) {
 	assert.DirExists(t, mine)
 	assert.DirExists(t, serving)
 	assert.DirExists(t, other)
+}
+
+func TestCreateDatabaseIsIdempotent(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	c, err := sharedCluster()
+	require.NoError(t, err)
+	name := testDatabaseName(t.Name())
+	t.Cleanup(func() { pgcluster.DropDatabase(context.Background(), c.DSN("postgres"), name) })
+	require.NoError(t, c.CreateDatabase(t.Context(), name))
+	require.NoError(t, c.CreateDatabase(t.Context(), name))
+	assert.True(t, databaseExists(t, c.DSN("postgres"), name))
+
+	assert.ErrorIs(t, c.CreateDatabase(t.Context(), strings.Repeat("x", 64)), pgcluster.ErrBadDatabaseName)
+	assert.ErrorIs(t, c.CreateDatabase(t.Context(), ""), pgcluster.ErrBadDatabaseName)
 }

@@ -1,4 +1,7 @@
-package pgcluster
+// Package pgtest gives tests a database of their own on a shared private
+// PostgreSQL cluster (or the server DATABASE_URL names). It is for tests
+// only: nothing the binary links imports it.
+package pgtest
 
 import (
 	"context"
@@ -6,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,7 +34,7 @@ const testCleanupTimeout = 30 * time.Second
 var shared struct {
 	mu      sync.Mutex
 	started bool // Start was tried; err says how it went
-	c       *Cluster
+	c       *pgcluster.Cluster
 	dir     string
 	err     error
 }
@@ -61,10 +65,10 @@ func ForTest(t testing.TB) *sql.DB {
 		t.Fatal(err)
 	}
 	name := testDatabaseName(t.Name())
-	if err := createDatabase(t.Context(), admin.String(), name); err != nil {
+	if err := pgcluster.CreateDatabase(t.Context(), admin.String(), name); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("postgres", withDatabase(admin, name))
+	db, err := sql.Open("postgres", pgcluster.WithDatabase(admin, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +76,8 @@ func ForTest(t testing.TB) *sql.DB {
 		db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), testCleanupTimeout)
 		defer cancel()
-		if err := dropDatabase(ctx, admin.String(), name); err != nil {
-			t.Errorf("pgcluster.ForTest cleanup: %v", err)
+		if err := pgcluster.DropDatabase(ctx, admin.String(), name); err != nil {
+			t.Errorf("pgtest.ForTest cleanup: %v", err)
 		}
 	})
 	return db
@@ -83,17 +87,17 @@ func ForTest(t testing.TB) *sql.DB {
 // databases.
 func testServer() (*url.URL, error) {
 	if raw := os.Getenv("DATABASE_URL"); raw != "" {
-		return parseDatabaseURL(raw)
+		return pgcluster.ParseDatabaseURL(raw)
 	}
 	c, err := sharedCluster()
 	if err != nil {
 		return nil, err
 	}
-	return parseDatabaseURL(c.DSN("postgres"))
+	return pgcluster.ParseDatabaseURL(c.DSN("postgres"))
 }
 
 // sharedCluster starts the shared test cluster once per process.
-func sharedCluster() (*Cluster, error) {
+func sharedCluster() (*pgcluster.Cluster, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.started {
@@ -106,7 +110,7 @@ func sharedCluster() (*Cluster, error) {
 		shared.err = fmt.Errorf("pgcluster: shared test cluster: %w", err)
 		return nil, shared.err
 	}
-	c, err := Start(context.Background(), Options{Dir: filepath.Join(dir, "data"), Fsync: false})
+	c, err := pgcluster.Start(context.Background(), pgcluster.Options{Dir: filepath.Join(dir, "data"), Fsync: false})
 	if err != nil {
 		os.RemoveAll(dir)
 		shared.err = fmt.Errorf("pgcluster: shared test cluster: %w", err)
@@ -144,12 +148,12 @@ func removeDeadTestDirs() {
 	for _, dir := range dirs {
 		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), testDirPrefix), "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() || alive(pid) {
+		if err != nil || pid == os.Getpid() || pgcluster.ProcessAlive(pid) {
 			continue
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid")); err == nil {
 			first, _, _ := strings.Cut(string(b), "\n")
-			if pm, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && alive(pm) {
+			if pm, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && pgcluster.ProcessAlive(pm) {
 				continue
 			}
 		}
@@ -179,7 +183,7 @@ func testDatabaseName(testName string) string {
 // RunTests runs the tests and then stops the shared test cluster and removes
 // its directory. Call it from TestMain when the package has other teardown:
 //
-//	func TestMain(m *testing.M) { os.Exit(pgcluster.RunTests(m)) }
+//	func TestMain(m *testing.M) { os.Exit(pgtest.RunTests(m)) }
 func RunTests(m *testing.M) int {
 	code := m.Run()
 	if err := stopSharedCluster(); err != nil {
@@ -193,5 +197,5 @@ func RunTests(m *testing.M) int {
 
 // TestMain is a TestMain for packages that use ForTest:
 //
-//	func TestMain(m *testing.M) { pgcluster.TestMain(m) }
+//	func TestMain(m *testing.M) { pgtest.TestMain(m) }
 func TestMain(m *testing.M) { os.Exit(RunTests(m)) }
