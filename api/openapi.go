@@ -52,7 +52,9 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		if !r.Public {
+		if r.Public {
+			op["security"] = []any{} // explicitly none
+		} else {
 			op["security"] = []any{map[string]any{"bearer": []any{}}}
 		}
 		if r.Request != nil {
@@ -118,6 +120,7 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 				"Errors are RFC 9457 problems; their types are listed in x-problem-types.",
 		},
 		"servers":          []any{map[string]any{"url": "/"}},
+		"security":         []any{map[string]any{"bearer": []any{}}},
 		"paths":            paths,
 		"components":       map[string]any{"schemas": comps, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
 		"x-problem-types":  problemTypes,
@@ -190,4 +193,12 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// OpenAPIDocument is the OpenAPI document every server serves at
+// /v1/openapi.json (clients generate from it).
+func OpenAPIDocument() ([]byte, error) {
+	s := &Server{}
+	s.routes = s.routeTable()
+	return s.buildOpenAPI()
 }

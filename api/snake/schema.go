@@ -37,10 +37,14 @@ func (s *Schemas) of(t reflect.Type) map[string]any {
 	if t.Kind() == reflect.Pointer {
 		inner := s.of(t.Elem())
 		if _, isRef := inner["$ref"]; isRef {
-			return map[string]any{"allOf": []any{inner}, "nullable": true}
+			// Named structs are objects: OpenAPI 3.0's nullable needs a
+			// type beside it.
+			return map[string]any{"type": "object", "allOf": []any{inner}, "nullable": true}
 		}
 		c := clone(inner)
-		c["nullable"] = true
+		if _, typed := c["type"]; typed {
+			c["nullable"] = true
+		} // an untyped schema (any JSON value) admits null already
 		return c
 	}
 	if t.Kind() != reflect.Interface && t.Implements(textMarshaler) {
@@ -115,8 +119,10 @@ func (s *Schemas) structSchema(t reflect.Type) map[string]any {
 	}
 	sc := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	if len(required) > 0 {
+		// The codec always writes a field without omitempty: a client
+		// can rely on it (and a generated one need not take a pointer).
 		sort.Strings(required)
-		sc["x-always-present"] = required
+		sc["required"] = required
 	}
 	return sc
 }
