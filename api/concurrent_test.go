@@ -40,7 +40,7 @@ func TestConcurrentClients(t *testing.T) {
 		go func() { // an action, retried with its key
 			defer wg.Done()
 			for range 2 {
-				_, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+id+"/transfer", api.TransferRequest{To: pB},
+				_, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+id+"/transfer", api.TransferRequest{Version: c.v(id), To: pB},
 					nil, apiclient.IdempotencyKey("t-"+id))
 				if p, ok := apiclient.AsProblem(err); ok && p.Rule == receipt.ErrStaleVersion.Name {
 					staleMu.Lock()
@@ -63,7 +63,7 @@ func TestConcurrentClients(t *testing.T) {
 		go func() { // a draft that needs two signers, approved twice at once
 			defer wg.Done()
 			var res apiclient.Result
-			if err := c.as(pWO).Post(c.ctx, "/v1/receipts/"+id+"/amend", api.AmendRequest{Description: "amended " + id, ThirdPartyClaims: "none"}, &res); err != nil {
+			if err := c.as(pWO).Post(c.ctx, "/v1/receipts/"+id+"/amend", api.AmendRequest{Version: c.v(id), Description: "amended " + id, ThirdPartyClaims: "none"}, &res); err != nil {
 				errs <- err
 				return
 			}

@@ -46,13 +46,13 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 
 	held, pledged := c.issue("WR-SD-A", lot, pA, 30_000), c.issue("WR-SD-B", lot, pB, 25_000)
 	pl := "PL-SD"
-	c.act(pB, "/v1/receipts/"+pledged+"/pledge", api.PledgeRequest{Pledge: pl, Bank: pBB, Maturity: c.now() + 90*86400})
+	c.act(pB, "/v1/receipts/"+pledged+"/pledge", api.PledgeRequest{Version: c.v(pledged), Pledge: pl, Bank: pBB, Maturity: c.now() + 90*86400})
 	// The supervision takes its baseline from the bay scale's first stable
 	// reading after the lock.
 	waitFor(t, 60*time.Second, "the lot's baseline", func() bool { return getLot().Baseline > 0 })
 
 	before := getLot().LockedQty
-	c.act(pA, "/v1/receipts/"+held+"/deliver", api.DeliverRequest{Quantity: 12_000})
+	c.act(pA, "/v1/receipts/"+held+"/deliver", api.DeliverRequest{Version: c.v(held), Quantity: 12_000})
 	ro := c.receipt(held).ReleaseOrder
 	require.NotEmpty(t, ro)
 	// The operator cannot close the load-out on the tickets alone, nor on
@@ -97,7 +97,7 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 		assert.NotEqual(t, receipt.StateFrozen, c.receipt(id).State, "%s", id)
 	}
 	assert.Equal(t, uint64(18_000), c.receipt(held).Quantity)
-	c.act(pBB, "/v1/pledges/"+pl+"/confirm", api.ConfirmPledgeRequest{})
+	c.act(pBB, "/v1/pledges/"+pl+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(pl)})
 	assert.Equal(t, receipt.StatePledged, c.receipt(pledged).State, "the bank confirms the pledge after the delivery")
 
 	// The tare of a bay holding goods cannot be changed under the lock.

@@ -76,17 +76,6 @@ func newID(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
-// version is v, or the record's current version when v is 0. A missing
-// record gives 0, and the rules then say it is missing.
-func (rc *reqCtx) receiptVersion(id string, v uint64) uint64 {
-	if v != 0 {
-		return v
-	}
-	if r, ok := get[receipt.Receipt](rc.state(), receipt.ReceiptKey(id)); ok {
-		return r.Version
-	}
-	return 0
-}
 
 // now is the time rules compare deadlines with: the newest block time or
 // the clock, whichever is later.
@@ -119,7 +108,7 @@ func (s *Server) transfer(rc *reqCtx) error {
 	if req.Deadline == 0 {
 		req.Deadline = rc.now() + 86400
 	}
-	return rc.act(&receipt.InitiateTransfer{Receipt: id, Version: rc.receiptVersion(id, req.Version), To: req.To, Deadline: req.Deadline}, "receipt", same(id))
+	return rc.act(&receipt.InitiateTransfer{Receipt: id, Version: req.Version, To: req.To, Deadline: req.Deadline}, "receipt", same(id))
 }
 
 func (s *Server) acceptTransfer(rc *reqCtx) error {
@@ -131,7 +120,7 @@ func (s *Server) acceptTransfer(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&receipt.AcceptTransfer{Receipt: id, Version: rc.receiptVersion(id, req.Version)}, "receipt", same(id))
+	return rc.act(&receipt.AcceptTransfer{Receipt: id, Version: req.Version}, "receipt", same(id))
 }
 
 func (s *Server) cancelTransfer(rc *reqCtx) error {
@@ -154,7 +143,7 @@ func (s *Server) split(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&receipt.Split{Receipt: id, Version: rc.receiptVersion(id, req.Version), Parts: req.Parts}, "receipt", same(id))
+	return rc.act(&receipt.Split{Receipt: id, Version: req.Version, Parts: req.Parts}, "receipt", same(id))
 }
 
 func (s *Server) merge(rc *reqCtx) error {
@@ -164,9 +153,6 @@ func (s *Server) merge(rc *reqCtx) error {
 	}
 	if op.Into == "" {
 		op.Into = newID("WR")
-	}
-	for i := range op.Receipts {
-		op.Receipts[i].Version = rc.receiptVersion(op.Receipts[i].ID, op.Receipts[i].Version)
 	}
 	return rc.act(&op, "receipt", func(o receipt.Op) string { return o.(*receipt.Merge).Into })
 }
@@ -183,7 +169,7 @@ func (s *Server) pledge(rc *reqCtx) error {
 	if req.Pledge == "" {
 		req.Pledge = newID("PL")
 	}
-	op := &receipt.RequestPledge{Pledge: req.Pledge, Receipt: id, Version: rc.receiptVersion(id, req.Version), Bank: req.Bank, Maturity: req.Maturity}
+	op := &receipt.RequestPledge{Pledge: req.Pledge, Receipt: id, Version: req.Version, Bank: req.Bank, Maturity: req.Maturity}
 	return rc.act(op, "pledge", func(o receipt.Op) string { return o.(*receipt.RequestPledge).Pledge })
 }
 
@@ -212,7 +198,7 @@ func (s *Server) confirmOnReceipt(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	return rc.act(&receipt.ConfirmPledge{Pledge: pl, ReceiptVersion: rc.receiptVersion(id, req.ReceiptVersion)}, "receipt", same(id))
+	return rc.act(&receipt.ConfirmPledge{Pledge: pl, ReceiptVersion: req.ReceiptVersion}, "receipt", same(id))
 }
 
 func (s *Server) releaseOnReceipt(rc *reqCtx) error {
@@ -244,7 +230,7 @@ func (s *Server) deliver(rc *reqCtx) error {
 			req.Quantity = r.Quantity
 		}
 	}
-	return rc.act(&warehouse.RequestDelivery{Receipt: id, Version: rc.receiptVersion(id, req.Version), Quantity: req.Quantity}, "receipt", same(id))
+	return rc.act(&warehouse.RequestDelivery{Receipt: id, Version: req.Version, Quantity: req.Quantity}, "receipt", same(id))
 }
 
 func (s *Server) freeze(rc *reqCtx) error {
@@ -291,7 +277,7 @@ func (s *Server) void(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&receipt.Void{Receipt: id, Version: rc.receiptVersion(id, req.Version), Reason: req.Reason}, "receipt", same(id))
+	return rc.act(&receipt.Void{Receipt: id, Version: req.Version, Reason: req.Reason}, "receipt", same(id))
 }
 
 func (s *Server) amend(rc *reqCtx) error {
@@ -303,7 +289,7 @@ func (s *Server) amend(rc *reqCtx) error {
 	if err := rc.body(&req); err != nil {
 		return err
 	}
-	return rc.act(&receipt.Amend{Receipt: id, Version: rc.receiptVersion(id, req.Version), Description: req.Description,
+	return rc.act(&receipt.Amend{Receipt: id, Version: req.Version, Description: req.Description,
 		ThirdPartyClaims: req.ThirdPartyClaims, Insurance: req.Insurance}, "receipt", same(id))
 }
 
@@ -327,13 +313,7 @@ func (s *Server) confirmPledge(rc *reqCtx) error {
 		if err := rc.body(&req); err != nil {
 			return nil, err
 		}
-		v := req.ReceiptVersion
-		if v == 0 {
-			if p, ok := get[receipt.Pledge](rc.state(), receipt.PledgeKey(id)); ok {
-				v = rc.receiptVersion(p.Receipt, 0)
-			}
-		}
-		return &receipt.ConfirmPledge{Pledge: id, ReceiptVersion: v}, nil
+		return &receipt.ConfirmPledge{Pledge: id, ReceiptVersion: req.ReceiptVersion}, nil
 	})
 }
 
@@ -628,7 +608,6 @@ func (s *Server) createOffer(rc *reqCtx) error {
 	if op.Offer == "" {
 		op.Offer = newID("OF")
 	}
-	op.Version = rc.receiptVersion(op.Receipt, op.Version)
 	if op.Deadline == 0 {
 		op.Deadline = rc.now() + 86400
 	}

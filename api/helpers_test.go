@@ -96,6 +96,27 @@ func (c *caller) draftRefused(name string, op receipt.Op, signers ...string) *ap
 	return c.post(name, signers[0], "/v1/drafts", api.DraftRequest{OpType: op.Type(), Op: raw, Cosigners: &cos})
 }
 
+// v is the receipt's version now: what a client reads before it acts (a
+// receipt that does not exist gives 0, which the rules refuse).
+func (c *caller) v(id string) uint64 {
+	c.t.Helper()
+	var r receipt.Receipt
+	if err := c.as(ledger.Regulator).Get(c.ctx, "/v1/receipts/"+id, &r); err != nil {
+		return 0
+	}
+	return r.Version
+}
+
+// pv is the version of a pledge's receipt now, what its bank confirms on.
+func (c *caller) pv(pledge string) uint64 {
+	c.t.Helper()
+	var p receipt.Pledge
+	if err := c.as(ledger.Regulator).Get(c.ctx, "/v1/pledges/"+pledge, &p); err != nil {
+		return 0
+	}
+	return c.v(p.Receipt)
+}
+
 func (c *caller) receipt(id string) *receipt.Receipt {
 	c.t.Helper()
 	var r receipt.Receipt

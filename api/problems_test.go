@@ -91,41 +91,41 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	r1 := c.issue(rid("R1"), lot, pA, 10_000)
 	rNN := c.issue(rid("NN"), lot, pA, 1_000, func(o *warehouse.IssueReceipt) { o.Negotiable = false })
 	rSup := c.issue(rid("SUP"), lot, pA, 2_000)
-	c.act(pA, "/v1/receipts/"+rSup+"/split", api.SplitRequest{Parts: []receipt.Part{{ID: rid("SUP.a"), Quantity: 1_000}, {ID: rid("SUP.b"), Quantity: 1_000}}})
+	c.act(pA, "/v1/receipts/"+rSup+"/split", api.SplitRequest{Version: c.v(rSup), Parts: []receipt.Part{{ID: rid("SUP.a"), Quantity: 1_000}, {ID: rid("SUP.b"), Quantity: 1_000}}})
 	rFz := c.issue(rid("FZ"), lot, pA, 1_000)
 	c.act(pREG, "/v1/receipts/"+rFz+"/freeze", api.ReasonRequest{Reason: "court order"})
 	rTP := c.issue(rid("TP"), lot, pA, 1_000)
-	c.act(pA, "/v1/receipts/"+rTP+"/transfer", api.TransferRequest{To: pB})
+	c.act(pA, "/v1/receipts/"+rTP+"/transfer", api.TransferRequest{Version: c.v(rTP), To: pB})
 	rTP2 := c.issue(rid("TP2"), lot, pA, 1_000)
-	c.act(pA, "/v1/receipts/"+rTP2+"/transfer", api.TransferRequest{To: pB, Deadline: c.now() + 4})
+	c.act(pA, "/v1/receipts/"+rTP2+"/transfer", api.TransferRequest{Version: c.v(rTP2), To: pB, Deadline: c.now() + 4})
 	rExp := c.issue(rid("EXP"), lot, pA, 1_000, func(o *warehouse.IssueReceipt) { o.ValidUntil = c.now() + 4 })
 	rPL := c.issue(rid("PL"), lot, pA, 10_000)
 	plE1 := rid("PL1")
-	c.act(pA, "/v1/receipts/"+rPL+"/pledge", api.PledgeRequest{Pledge: plE1, Bank: pBA, Maturity: now + 90*day})
-	c.act(pBA, "/v1/pledges/"+plE1+"/confirm", api.ConfirmPledgeRequest{})
+	c.act(pA, "/v1/receipts/"+rPL+"/pledge", api.PledgeRequest{Version: c.v(rPL), Pledge: plE1, Bank: pBA, Maturity: now + 90*day})
+	c.act(pBA, "/v1/pledges/"+plE1+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plE1)})
 	rPP := c.issue(rid("PP"), lot, pA, 1_000)
 	plE2 := rid("PL2")
-	c.act(pA, "/v1/receipts/"+rPP+"/pledge", api.PledgeRequest{Pledge: plE2, Bank: pBA, Maturity: now + 90*day})
+	c.act(pA, "/v1/receipts/"+rPP+"/pledge", api.PledgeRequest{Version: c.v(rPP), Pledge: plE2, Bank: pBA, Maturity: now + 90*day})
 	rRO := c.issue(rid("RO"), lot, pA, 5_000)
-	c.act(pA, "/v1/receipts/"+rRO+"/deliver", api.DeliverRequest{Quantity: 1_000})
+	c.act(pA, "/v1/receipts/"+rRO+"/deliver", api.DeliverRequest{Version: c.v(rRO), Quantity: 1_000})
 	rMV := c.issue(rid("MV"), lot, pA, 1_000)
-	c.act(pA, "/v1/receipts/"+rMV+"/transfer", api.TransferRequest{To: pB})
-	c.act(pB, "/v1/receipts/"+rMV+"/accept", api.VersionRequest{})
+	c.act(pA, "/v1/receipts/"+rMV+"/transfer", api.TransferRequest{Version: c.v(rMV), To: pB})
+	c.act(pB, "/v1/receipts/"+rMV+"/accept", api.VersionRequest{Version: c.v(rMV), })
 	rV3 := c.issue(rid("V3"), lot, pA, 1_000, func(o *warehouse.IssueReceipt) { o.ValidUntil = c.now() + 100*day })
 	// Timed: a pledge and a loan that mature in seconds, an offer that lapses.
 	rT1 := c.issue(rid("T1"), lot, pA, 1_000)
 	plT := rid("PLT")
-	c.act(pA, "/v1/receipts/"+rT1+"/pledge", api.PledgeRequest{Pledge: plT, Bank: pBA, Maturity: c.now() + 5})
-	c.act(pBA, "/v1/pledges/"+plT+"/confirm", api.ConfirmPledgeRequest{})
+	c.act(pA, "/v1/receipts/"+rT1+"/pledge", api.PledgeRequest{Version: c.v(rT1), Pledge: plT, Bank: pBA, Maturity: c.now() + 5})
+	c.act(pBA, "/v1/pledges/"+plT+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plT)})
 	lnT := rid("LNT")
 	c.act(pBA, "/v1/loans", financing.OpenLoan{Loan: lnT, Borrower: pA, Pledges: []string{plT}, Currency: "USD", Principal: 100, Maturity: c.now() + 4})
 	rT2 := c.issue(rid("T2"), lot, pA, 1_000)
 	ofT := rid("OFT")
-	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofT, Receipt: rT2, Buyer: pB, PriceMinor: 100, Currency: "USD", Deadline: c.now() + 4})
+	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofT, Receipt: rT2, Version: c.v(rT2), Buyer: pB, PriceMinor: 100, Currency: "USD", Deadline: c.now() + 4})
 	timedFrom := time.Now()
 
 	// Receipt rules.
-	c.post("invalid_op", pA, "/v1/receipts/"+r1+"/split", api.SplitRequest{Parts: []receipt.Part{{ID: rid("X1"), Quantity: 10_000}}})
+	c.post("invalid_op", pA, "/v1/receipts/"+r1+"/split", api.SplitRequest{Version: c.v(r1), Parts: []receipt.Part{{ID: rid("X1"), Quantity: 10_000}}})
 	issue := func(mut func(*warehouse.IssueReceipt)) warehouse.IssueReceipt {
 		op := warehouse.IssueReceipt{ID: rid("NEW"), Lot: lot, Depositor: pA, Negotiable: true, Quantity: 10, Description: "x",
 			PlaceOfIssue: "Qingdao", StorageUntil: now + 365*day, ValidUntil: now + 180*day, StorageAgreementDate: now - day,
@@ -149,31 +149,32 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	var pk receipt.PubKey
 	copy(pk[:], pub)
 	c.post("participant_exists", pAD1, "/v1/participants", receipt.RegisterParticipant{ID: pA, Name: "x", Roles: receipt.RoleTrader, PubKey: pk})
-	c.post("unknown_participant", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: "nobody"})
+	c.post("unknown_participant", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: "nobody"})
 	c.get("receipt_not_found", pA, "/v1/receipts/NOPE")
-	c.post("receipt_terminal", pA, "/v1/receipts/"+rSup+"/transfer", api.TransferRequest{To: pB})
+	c.post("receipt_terminal", pA, "/v1/receipts/"+rSup+"/transfer", api.TransferRequest{Version: c.v(rSup), To: pB})
 	c.post("stale_version", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pB, Version: 99})
-	c.post("not_holder", pB, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pA})
-	c.post("receipt_frozen", pA, "/v1/receipts/"+rFz+"/transfer", api.TransferRequest{To: pB})
-	c.post("not_negotiable", pA, "/v1/receipts/"+rNN+"/transfer", api.TransferRequest{To: pB})
-	c.post("transfer_pending", pA, "/v1/receipts/"+rTP+"/pledge", api.PledgeRequest{Bank: pBA, Maturity: now + 30*day})
-	c.post("no_pending_transfer", pB, "/v1/receipts/"+r1+"/accept", api.VersionRequest{})
-	c.post("not_transferee", pBA, "/v1/receipts/"+rTP+"/accept", api.VersionRequest{})
-	c.post("bad_deadline", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pB, Deadline: 1})
-	c.post("self_transfer", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pA})
-	c.post("not_eligible_holder", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pREG})
+	c.post("missing_field", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{To: pB})
+	c.post("not_holder", pB, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pA})
+	c.post("receipt_frozen", pA, "/v1/receipts/"+rFz+"/transfer", api.TransferRequest{Version: c.v(rFz), To: pB})
+	c.post("not_negotiable", pA, "/v1/receipts/"+rNN+"/transfer", api.TransferRequest{Version: c.v(rNN), To: pB})
+	c.post("transfer_pending", pA, "/v1/receipts/"+rTP+"/pledge", api.PledgeRequest{Version: c.v(rTP), Bank: pBA, Maturity: now + 30*day})
+	c.post("no_pending_transfer", pB, "/v1/receipts/"+r1+"/accept", api.VersionRequest{Version: c.v(r1), })
+	c.post("not_transferee", pBA, "/v1/receipts/"+rTP+"/accept", api.VersionRequest{Version: c.v(rTP), })
+	c.post("bad_deadline", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pB, Deadline: 1})
+	c.post("self_transfer", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pA})
+	c.post("not_eligible_holder", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pREG})
 	c.draftRefused("pledgee_consent_required", &receipt.InitiateTransfer{Receipt: rPL, Version: c.receipt(rPL).Version, To: pB, Deadline: now + day}, pA)
-	c.post("split_not_conserved", pA, "/v1/receipts/"+r1+"/split", api.SplitRequest{Parts: []receipt.Part{{ID: rid("X1"), Quantity: 1}, {ID: rid("X2"), Quantity: 1}}})
-	c.post("merge_mismatch", pA, "/v1/receipts/merge", receipt.Merge{Into: rid("M"), Receipts: []receipt.VersionedRef{{ID: r1}, {ID: rV3}}})
-	c.post("already_pledged", pA, "/v1/receipts/"+rPL+"/pledge", api.PledgeRequest{Bank: pBB, Maturity: now + 30*day})
+	c.post("split_not_conserved", pA, "/v1/receipts/"+r1+"/split", api.SplitRequest{Version: c.v(r1), Parts: []receipt.Part{{ID: rid("X1"), Quantity: 1}, {ID: rid("X2"), Quantity: 1}}})
+	c.post("merge_mismatch", pA, "/v1/receipts/merge", receipt.Merge{Into: rid("M"), Receipts: []receipt.VersionedRef{{ID: r1, Version: c.v(r1)}, {ID: rV3, Version: c.v(rV3)}}})
+	c.post("already_pledged", pA, "/v1/receipts/"+rPL+"/pledge", api.PledgeRequest{Version: c.v(rPL), Bank: pBB, Maturity: now + 30*day})
 	c.get("pledge_not_found", pA, "/v1/pledges/NOPE")
-	c.post("pledge_exists", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Pledge: plE1, Bank: pBA, Maturity: now + 30*day})
+	c.post("pledge_exists", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Version: c.v(r1), Pledge: plE1, Bank: pBA, Maturity: now + 30*day})
 	c.post("pledge_not_pending", pBA, "/v1/pledges/"+plE1+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.receipt(rPL).Version})
 	c.post("pledge_not_active", pBA, "/v1/pledges/"+plE2+"/release", api.Empty{})
 	c.post("not_pledgee", pBB, "/v1/pledges/"+plE2+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.receipt(rPP).Version})
-	c.post("not_a_bank", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Bank: pB, Maturity: now + 30*day})
+	c.post("not_a_bank", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Version: c.v(r1), Bank: pB, Maturity: now + 30*day})
 	c.post("no_default", pBA, "/v1/pledges/"+plE1+"/invoke", api.Empty{})
-	c.post("validity_too_short", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Bank: pBA, Maturity: now + 400*day})
+	c.post("validity_too_short", pA, "/v1/receipts/"+r1+"/pledge", api.PledgeRequest{Version: c.v(r1), Bank: pBA, Maturity: now + 400*day})
 	c.post("already_frozen", pREG, "/v1/receipts/"+rFz+"/freeze", api.ReasonRequest{Reason: "again"})
 	c.post("not_frozen", pREG, "/v1/receipts/"+r1+"/unfreeze", api.ReasonRequest{Reason: "x"})
 	if !story.TheftSkipped {
@@ -181,23 +182,23 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 		c.post("lot_unhealthy", pWO, "/v1/receipts", issue(func(o *warehouse.IssueReceipt) { o.Lot = story.TheftLot }))
 	}
 	c.post("not_yet_expired", pB, "/v1/receipts/"+r1+"/expire", api.Empty{})
-	c.post("void_not_allowed", pWO, "/v1/receipts/"+rMV+"/void", api.VersionReasonRequest{Reason: "x"})
-	c.post("redemption_pending", pA, "/v1/receipts/"+rRO+"/pledge", api.PledgeRequest{Bank: pBA, Maturity: now + 30*day})
-	c.post("not_issuer", pWO2, "/v1/receipts/"+r1+"/void", api.VersionReasonRequest{Reason: "x"})
+	c.post("void_not_allowed", pWO, "/v1/receipts/"+rMV+"/void", api.VersionReasonRequest{Version: c.v(rMV), Reason: "x"})
+	c.post("redemption_pending", pA, "/v1/receipts/"+rRO+"/pledge", api.PledgeRequest{Version: c.v(rRO), Bank: pBA, Maturity: now + 30*day})
+	c.post("not_issuer", pWO2, "/v1/receipts/"+r1+"/void", api.VersionReasonRequest{Version: c.v(r1), Reason: "x"})
 	c.post("limit_exceeded", pREG, "/v1/receipts/"+r1+"/freeze", api.ReasonRequest{Reason: strings.Repeat("x", 2000)})
-	c.post("delivery_quantity", pA, "/v1/receipts/"+r1+"/deliver", api.DeliverRequest{Quantity: 1_000_000})
+	c.post("delivery_quantity", pA, "/v1/receipts/"+r1+"/deliver", api.DeliverRequest{Version: c.v(r1), Quantity: 1_000_000})
 
 	// A pledged receipt being transferred with its bank's consent; a
 	// receipt locked by a trade.
 	rPL2 := c.issue(rid("PL2R"), lot, pA, 1_000)
 	plE5 := rid("PL5")
-	c.act(pA, "/v1/receipts/"+rPL2+"/pledge", api.PledgeRequest{Pledge: plE5, Bank: pBA, Maturity: now + 90*day})
-	c.act(pBA, "/v1/pledges/"+plE5+"/confirm", api.ConfirmPledgeRequest{})
-	c.act(pA, "/v1/receipts/"+rPL2+"/transfer", api.TransferRequest{To: pB}) // draft: bank-a approves
+	c.act(pA, "/v1/receipts/"+rPL2+"/pledge", api.PledgeRequest{Version: c.v(rPL2), Pledge: plE5, Bank: pBA, Maturity: now + 90*day})
+	c.act(pBA, "/v1/pledges/"+plE5+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plE5)})
+	c.act(pA, "/v1/receipts/"+rPL2+"/transfer", api.TransferRequest{Version: c.v(rPL2), To: pB}) // draft: bank-a approves
 	c.post("pledge_transfer_active", pBA, "/v1/pledges/"+plE5+"/release", api.Empty{})
 	rTR := c.issue(rid("TR"), lot, pA, 1_000)
 	ofTR := rid("OFTR")
-	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofTR, Receipt: rTR, Buyer: pB, PriceMinor: 5_000, Currency: "USD"})
+	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofTR, Receipt: rTR, Version: c.v(rTR), Buyer: pB, PriceMinor: 5_000, Currency: "USD"})
 	c.act(pB, "/v1/offers/"+ofTR+"/accept", api.AcceptOfferRequest{BuyerBank: pBB})
 	c.post("trade_locked", pA, "/v1/receipts/"+rTR+"/cancel-transfer", api.Empty{})
 
@@ -254,7 +255,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	// A lot delivered in full (released), and one left short by a load-out.
 	lotRel := c.lot("PR", 1, 10_000)
 	rRel := c.issue(rid("REL"), lotRel, pA, 10_000)
-	c.act(pA, "/v1/receipts/"+rRel+"/deliver", api.DeliverRequest{})
+	c.act(pA, "/v1/receipts/"+rRel+"/deliver", api.DeliverRequest{Version: c.v(rRel), })
 	roRel := c.receipt(rRel).ReleaseOrder
 	c.act(pWO, "/v1/release-orders/"+roRel+"/confirm", api.TicketsRequest{Tickets: []warehouse.SignedTicket{
 		mkTicket("PXR1", ledger.Warehouse1, ledger.Weighbridge1, wbKey, warehouse.Out, 20_000, 10_000, roRel)}})
@@ -301,8 +302,8 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.post("pledge_not_to_bank", pBB, "/v1/loans", loan(rid("LN0"), pBB, pA, []string{plE1}))
 	rPL3 := c.issue(rid("PL3R"), lot, pA, 10_000)
 	plE3 := rid("PL3")
-	c.act(pA, "/v1/receipts/"+rPL3+"/pledge", api.PledgeRequest{Pledge: plE3, Bank: pBA, Maturity: now + 90*day})
-	c.act(pBA, "/v1/pledges/"+plE3+"/confirm", api.ConfirmPledgeRequest{})
+	c.act(pA, "/v1/receipts/"+rPL3+"/pledge", api.PledgeRequest{Version: c.v(rPL3), Pledge: plE3, Bank: pBA, Maturity: now + 90*day})
+	c.act(pBA, "/v1/pledges/"+plE3+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plE3)})
 	c.post("pledgor_not_borrower", pBA, "/v1/loans", loan(rid("LN0"), pBA, pB, []string{plE3}))
 	c.post("over_advance", pBA, "/v1/loans", loan(rid("LN0"), pBA, pA, []string{plE3}, func(o *financing.OpenLoan) { o.Principal = 10_000_000_000 }))
 	c.post("bad_maturity", pBA, "/v1/loans", loan(rid("LN0"), pBA, pA, []string{plE3}, func(o *financing.OpenLoan) { o.Maturity = now + 120*day }))
@@ -311,8 +312,8 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.act(pWO, "/v1/lots", stock(rid("LAL2"), "BAY-PAL2", c.tickets(ledger.Weighbridge1, "PAL2", 1, 10_000), func(o *warehouse.RegisterStock) { o.Commodity = "aluminium ingot" }))
 	rAl := c.issue(rid("AL2"), rid("LAL2"), pA, 10_000)
 	plAl := rid("PLAL")
-	c.act(pA, "/v1/receipts/"+rAl+"/pledge", api.PledgeRequest{Pledge: plAl, Bank: pBA, Maturity: now + 90*day})
-	c.act(pBA, "/v1/pledges/"+plAl+"/confirm", api.ConfirmPledgeRequest{})
+	c.act(pA, "/v1/receipts/"+rAl+"/pledge", api.PledgeRequest{Version: c.v(rAl), Pledge: plAl, Bank: pBA, Maturity: now + 90*day})
+	c.act(pBA, "/v1/pledges/"+plAl+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plAl)})
 	c.post("collateral_commodity_mix", pBA, "/v1/loans", loan(rid("LN0"), pBA, pA, []string{plE3, plAl}))
 	c.post("no_credit_policy", pBA, "/v1/loans", loan(rid("LN0"), pBA, pA, []string{plAl}))
 	c.get("loan_not_found", pA, "/v1/loans/NOPE")
@@ -333,7 +334,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 
 	// Trading rules.
 	offer := func(id, rcpt string, mut ...func(*trading.CreateOffer)) trading.CreateOffer {
-		op := trading.CreateOffer{Offer: id, Receipt: rcpt, Buyer: pB, PriceMinor: 5_000, Currency: "USD"}
+		op := trading.CreateOffer{Offer: id, Receipt: rcpt, Version: c.v(rcpt), Buyer: pB, PriceMinor: 5_000, Currency: "USD"}
 		for _, m := range mut {
 			m(&op)
 		}
@@ -485,12 +486,12 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	if wait := 6*time.Second - time.Since(timedFrom); wait > 0 {
 		time.Sleep(wait)
 	}
-	c.post("receipt_expired", pA, "/v1/receipts/"+rExp+"/transfer", api.TransferRequest{To: pB})
-	c.post("deadline_passed", pB, "/v1/receipts/"+rTP2+"/accept", api.VersionRequest{})
+	c.post("receipt_expired", pA, "/v1/receipts/"+rExp+"/transfer", api.TransferRequest{Version: c.v(rExp), To: pB})
+	c.post("deadline_passed", pB, "/v1/receipts/"+rTP2+"/accept", api.VersionRequest{Version: c.v(rTP2), })
 	c.post("loan_not_defaulted", pBA, "/v1/pledges/"+plT+"/invoke", api.Empty{})
 	c.post("loan_matured", pBA, "/v1/loans/"+lnT+"/disburse", api.AmountRequest{Amount: 1})
 	c.post("trade_deadline_passed", pB, "/v1/offers/"+ofT+"/accept", api.AcceptOfferRequest{BuyerBank: pBB})
-	c.act(pA, "/v1/receipts/"+rT2+"/pledge", api.PledgeRequest{Bank: pBB, Maturity: c.now() + 30*day}) // the lapsed offer locks nothing
+	c.act(pA, "/v1/receipts/"+rT2+"/pledge", api.PledgeRequest{Version: c.v(rT2), Bank: pBB, Maturity: c.now() + 30*day}) // the lapsed offer locks nothing
 }
 
 // checkCoverage asserts every problem type was reached with its status,

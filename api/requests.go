@@ -8,9 +8,10 @@ import (
 	"github.com/ewrchain/ewr/warehouse"
 )
 
-// Request bodies of the actions whose record is named in the path. A
-// Version of 0 means "the current version": name the version you saw to be
-// refused (stale_version) if the record changed since. Actions whose body
+// Request bodies of the actions whose record is named in the path. Version
+// is required: the version of the receipt you saw (GET it first; the CLI
+// does and shows it); an action on a receipt that changed since is refused
+// (stale_version), one naming none is refused (missing_field). Actions whose body
 // is exactly an op (issue, register stock, loans, offers, ...) take the
 // op's fields, in snake_case.
 
@@ -19,12 +20,12 @@ import (
 type TransferRequest struct {
 	To       string `json:"to"`
 	Deadline int64  `json:"deadline,omitempty"`
-	Version  uint64 `json:"version,omitempty"`
+	Version  uint64 `json:"version"`
 }
 
 // VersionRequest names the version the signer saw.
 type VersionRequest struct {
-	Version uint64 `json:"version,omitempty"`
+	Version uint64 `json:"version"`
 }
 
 // Empty is a body with no fields.
@@ -33,7 +34,7 @@ type Empty struct{}
 // SplitRequest splits a receipt into parts that add up to its quantity.
 type SplitRequest struct {
 	Parts   []receipt.Part `json:"parts"`
-	Version uint64         `json:"version,omitempty"`
+	Version uint64         `json:"version"`
 }
 
 // PledgeRequest asks Bank to take the receipt as collateral until
@@ -42,13 +43,13 @@ type PledgeRequest struct {
 	Pledge   string `json:"pledge,omitempty"`
 	Bank     string `json:"bank"`
 	Maturity int64  `json:"maturity"`
-	Version  uint64 `json:"version,omitempty"`
+	Version  uint64 `json:"version"`
 }
 
 // ConfirmPledgeRequest is the bank taking control, on the receipt version
 // it checked (0: the current one).
 type ConfirmPledgeRequest struct {
-	ReceiptVersion uint64 `json:"receipt_version,omitempty"`
+	ReceiptVersion uint64 `json:"receipt_version"`
 }
 
 // ReasonRequest carries a reason.
@@ -59,13 +60,13 @@ type ReasonRequest struct {
 // VersionReasonRequest carries a reason and the version the signer saw.
 type VersionReasonRequest struct {
 	Reason  string `json:"reason"`
-	Version uint64 `json:"version,omitempty"`
+	Version uint64 `json:"version"`
 }
 
 // DeliverRequest redeems Quantity of the goods (0: all that is left).
 type DeliverRequest struct {
 	Quantity uint64 `json:"quantity,omitempty"`
-	Version  uint64 `json:"version,omitempty"`
+	Version  uint64 `json:"version"`
 }
 
 // AmendRequest changes a receipt's non-economic text.
@@ -73,7 +74,7 @@ type AmendRequest struct {
 	Description      string `json:"description"`
 	ThirdPartyClaims string `json:"third_party_claims"`
 	Insurance        string `json:"insurance,omitempty"`
-	Version          uint64 `json:"version,omitempty"`
+	Version          uint64 `json:"version"`
 }
 
 // TicketsRequest carries signed weigh tickets (a delivery's out-tickets)

@@ -241,25 +241,25 @@ func testTokens(t *testing.T, sys *apitest.System, c *caller) {
 	lot := c.lot("TK", 1, 10_000)
 	r := c.issue("TK-R1", lot, pA, 10_000)
 	before := c.receipt(r)
-	c.post("not_holder", pB, "/v1/receipts/"+r+"/transfer", api.TransferRequest{To: pB})
-	c.post("not_holder", pB, "/v1/receipts/"+r+"/split", api.SplitRequest{Parts: []receipt.Part{{ID: "TK-a", Quantity: 5_000}, {ID: "TK-b", Quantity: 5_000}}})
-	c.post("not_holder", pB, "/v1/receipts/"+r+"/pledge", api.PledgeRequest{Bank: pBB, Maturity: c.now() + 86400})
-	c.post("not_holder", pB, "/v1/receipts/"+r+"/deliver", api.DeliverRequest{})
-	c.post("not_issuer", pB, "/v1/receipts/"+r+"/void", api.VersionReasonRequest{Reason: "mine now"})
+	c.post("not_holder", pB, "/v1/receipts/"+r+"/transfer", api.TransferRequest{Version: c.v(r), To: pB})
+	c.post("not_holder", pB, "/v1/receipts/"+r+"/split", api.SplitRequest{Version: c.v(r), Parts: []receipt.Part{{ID: "TK-a", Quantity: 5_000}, {ID: "TK-b", Quantity: 5_000}}})
+	c.post("not_holder", pB, "/v1/receipts/"+r+"/pledge", api.PledgeRequest{Version: c.v(r), Bank: pBB, Maturity: c.now() + 86400})
+	c.post("not_holder", pB, "/v1/receipts/"+r+"/deliver", api.DeliverRequest{Version: c.v(r), })
+	c.post("not_issuer", pB, "/v1/receipts/"+r+"/void", api.VersionReasonRequest{Version: c.v(r), Reason: "mine now"})
 	after := c.receipt(r)
 	assert.Equal(t, before.Version, after.Version, "nothing changed")
 	assert.Equal(t, pA, after.Holder)
 
 	// A pledge meant for bank-a: bank-b cannot take it.
-	c.act(pA, "/v1/receipts/"+r+"/pledge", api.PledgeRequest{Pledge: "TK-PL", Bank: pBA, Maturity: c.now() + 86400})
-	c.post("not_pledgee", pBB, "/v1/pledges/TK-PL/confirm", api.ConfirmPledgeRequest{})
-	c.act(pBA, "/v1/pledges/TK-PL/confirm", api.ConfirmPledgeRequest{})
+	c.act(pA, "/v1/receipts/"+r+"/pledge", api.PledgeRequest{Version: c.v(r), Pledge: "TK-PL", Bank: pBA, Maturity: c.now() + 86400})
+	c.post("not_pledgee", pBB, "/v1/pledges/TK-PL/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv("TK-PL")})
+	c.act(pBA, "/v1/pledges/TK-PL/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv("TK-PL")})
 
 	// A draft awaiting bank-a: trader-b cannot see it, approve it or sign
 	// it, even with bank-a's real signature: a token signs only as its own
 	// participant.
 	var res apiclient.Result
-	require.NoError(t, c.as(pA).Post(c.ctx, "/v1/receipts/"+r+"/transfer", api.TransferRequest{To: pB}, &res))
+	require.NoError(t, c.as(pA).Post(c.ctx, "/v1/receipts/"+r+"/transfer", api.TransferRequest{Version: c.v(r), To: pB}, &res))
 	require.Equal(t, api.StatusAwaitingSignatures, res.Status)
 	require.Equal(t, []string{pBA}, res.Draft.Awaiting)
 	d := res.Draft
@@ -310,7 +310,7 @@ func testIdempotency(t *testing.T, sys *apitest.System, c *caller) {
 	c.refused("idempotency_key_reused", pWO, http.MethodPost, "/v1/receipts", other, apiclient.IdempotencyKey("issue-1"))
 	c.refused("idempotency_key_invalid", pWO, http.MethodPost, "/v1/receipts", other, apiclient.IdempotencyKey("has space"))
 	// Keys are per participant: the same key is trader-a's own.
-	_, err = post(pA, "/v1/receipts/ID-R1/transfer", "issue-1", api.TransferRequest{To: pB})
+	_, err = post(pA, "/v1/receipts/ID-R1/transfer", "issue-1", api.TransferRequest{To: pB, Version: c.v("ID-R1")})
 	require.NoError(t, err)
 
 	// Concurrent retries of one request make one tx.
@@ -424,7 +424,7 @@ func testOffline(t *testing.T, sys *apitest.System, c *caller) {
 	lot2 := c.lot("AS", 1, 5_000)
 	r := c.issue("AS-R1", lot2, pA, 5_000)
 	res = apiclient.Result{}
-	resp, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+r+"/transfer?wait=false", api.TransferRequest{To: pB}, &res)
+	resp, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+r+"/transfer?wait=false", api.TransferRequest{To: pB, Version: c.v(r)}, &res)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusAccepted, resp.Status)
 	assert.Equal(t, api.StatusPending, res.Status)

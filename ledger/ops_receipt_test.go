@@ -22,8 +22,11 @@ func TestTransfer(t *testing.T) {
 	h.fail(receipt.ErrNotHolder, by(Admin1), transfer(r, TraderB, dl))
 	h.fail(receipt.ErrNotHolder, by(Regulator), transfer(r, TraderB, dl))
 	stale := transfer(r, TraderB, dl)
-	stale.Version--
+	stale.Version++
 	h.fail(receipt.ErrStaleVersion, by(TraderA), stale)
+	unnamed := transfer(r, TraderB, dl)
+	unnamed.Version = 0
+	h.fail(receipt.ErrMissingField, by(TraderA), unnamed, "an op that names no version is refused, not filled in")
 	h.fail(receipt.ErrSelfTransfer, by(TraderA), transfer(r, TraderA, dl))
 	h.fail(receipt.ErrNotEligibleHolder, by(TraderA), transfer(r, Regulator, dl))
 	h.fail(receipt.ErrUnknownParticipant, by(TraderA), transfer(r, "nobody", dl))

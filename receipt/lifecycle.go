@@ -178,6 +178,9 @@ func (op *Void) Check() error {
 	if err := CheckID("receipt", op.Receipt); err != nil {
 		return err
 	}
+	if err := CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	return CheckText("reason", op.Reason, true)
 }
 
@@ -228,6 +231,9 @@ func (*Amend) Type() string { return "receipt.amend" }
 
 func (op *Amend) Check() error {
 	if err := CheckID("receipt", op.Receipt); err != nil {
+		return err
+	}
+	if err := CheckVersion("receipt", op.Version); err != nil {
 		return err
 	}
 	if err := CheckText("description", op.Description, true); err != nil {

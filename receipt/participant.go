@@ -189,6 +189,17 @@ func ValidID(s string) bool {
 }
 
 // CheckID returns ErrInvalidID naming field if s is not a valid id.
+// CheckVersion requires the version of a record its signer saw: an op
+// that changes a receipt names the version it was decided on, and a
+// record that moved since refuses it (stale_version). There is no
+// "whatever it is now".
+func CheckVersion(what string, v uint64) error {
+	if v == 0 {
+		return errf(ErrMissingField, "%s version: name the version you saw (read the record first)", what)
+	}
+	return nil
+}
+
 func CheckID(field, s string) error {
 	if !ValidID(s) {
 		return errf(ErrInvalidID, "%s %q", field, s)

@@ -93,6 +93,9 @@ func (op *RequestPledge) Check() error {
 	if err := CheckID("pledge", op.Pledge); err != nil {
 		return err
 	}
+	if err := CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	if err := CheckID("receipt", op.Receipt); err != nil {
 		return err
 	}
@@ -146,7 +149,12 @@ type ConfirmPledge struct {
 
 func (*ConfirmPledge) Type() string { return "pledge.confirm" }
 
-func (op *ConfirmPledge) Check() error { return CheckID("pledge", op.Pledge) }
+func (op *ConfirmPledge) Check() error {
+	if err := CheckID("pledge", op.Pledge); err != nil {
+		return err
+	}
+	return CheckVersion("receipt", op.ReceiptVersion)
+}
 
 func (op *ConfirmPledge) Apply(x *Exec) error {
 	p, err := LoadPledge(x, op.Pledge)

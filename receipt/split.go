@@ -25,6 +25,9 @@ func (op *Split) Check() error {
 	if err := CheckID("receipt", op.Receipt); err != nil {
 		return err
 	}
+	if err := CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	if len(op.Parts) < 2 {
 		return errf(ErrInvalidOp, "a split needs at least two parts")
 	}
@@ -145,6 +148,9 @@ func (op *Merge) Check() error {
 	ids := make([]string, len(op.Receipts))
 	for i, ref := range op.Receipts {
 		if err := CheckID("receipt", ref.ID); err != nil {
+			return err
+		}
+		if err := CheckVersion("receipt "+ref.ID, ref.Version); err != nil {
 			return err
 		}
 		if ref.ID == op.Into {

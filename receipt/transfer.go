@@ -17,6 +17,9 @@ func (op *InitiateTransfer) Check() error {
 	if err := CheckID("receipt", op.Receipt); err != nil {
 		return err
 	}
+	if err := CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	return CheckID("transferee", op.To)
 }
 
@@ -71,7 +74,12 @@ type AcceptTransfer struct {
 
 func (*AcceptTransfer) Type() string { return "receipt.transfer.accept" }
 
-func (op *AcceptTransfer) Check() error { return CheckID("receipt", op.Receipt) }
+func (op *AcceptTransfer) Check() error {
+	if err := CheckID("receipt", op.Receipt); err != nil {
+		return err
+	}
+	return CheckVersion("receipt", op.Version)
+}
 
 func (op *AcceptTransfer) Apply(x *Exec) error {
 	r, err := LoadReceipt(x, op.Receipt)

@@ -23,6 +23,9 @@ type CreateOffer struct {
 func (*CreateOffer) Type() string { return "trading.offer.create" }
 
 func (op *CreateOffer) Check() error {
+	if err := receipt.CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	for _, f := range [][2]string{{"offer", op.Offer}, {"receipt", op.Receipt}, {"buyer", op.Buyer}} {
 		if err := receipt.CheckID(f[0], f[1]); err != nil {
 			return err

@@ -28,6 +28,9 @@ func (op *RequestDelivery) Check() error {
 	if err := receipt.CheckID("receipt", op.Receipt); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("receipt", op.Version); err != nil {
+		return err
+	}
 	return receipt.CheckQuantity("quantity", op.Quantity)
 }
 

@@ -133,6 +133,17 @@ func (s *story) refused(ctx context.Context, p, path string, body any) (*apiclie
 	return prob, nil
 }
 
+// version is the receipt's version now, read before acting on it as any
+// client does: the action names it, and is refused if the receipt moved.
+// A receipt that cannot be read gives 0, which the rules refuse.
+func (s *story) version(ctx context.Context, id string) uint64 {
+	r, err := s.receipt(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return r.Version
+}
+
 func (s *story) receipt(ctx context.Context, id string) (*receipt.Receipt, error) {
 	var r receipt.Receipt
 	return &r, s.c.Get(ctx, "/v1/receipts/"+id, &r)
@@ -334,14 +345,14 @@ func (s *story) pledge(ctx context.Context) error {
 	s.say("\n3. Pledge: %s pledges the receipt to %s, which confirms on the version it checked", alice, bankA)
 	s.res.Pledge = s.id("PL")
 	if _, err := s.act(ctx, alice, "/v1/receipts/"+s.res.Receipt+"/pledge",
-		api.PledgeRequest{Pledge: s.res.Pledge, Bank: bankA, Maturity: s.now + 90*day}, "request pledge "+s.res.Pledge); err != nil {
+		api.PledgeRequest{Pledge: s.res.Pledge, Version: s.version(ctx, s.res.Receipt), Bank: bankA, Maturity: s.now + 90*day}, "request pledge "+s.res.Pledge); err != nil {
 		return err
 	}
-	if _, err := s.act(ctx, bankA, "/v1/pledges/"+s.res.Pledge+"/confirm", api.ConfirmPledgeRequest{}, "confirm pledge "+s.res.Pledge); err != nil {
+	if _, err := s.act(ctx, bankA, "/v1/pledges/"+s.res.Pledge+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: s.version(ctx, s.res.Receipt)}, "confirm pledge "+s.res.Pledge); err != nil {
 		return err
 	}
 	s.say("     %s tries to pledge the same receipt to %s as well:", alice, bankB)
-	p, err := s.refused(ctx, alice, "/v1/receipts/"+s.res.Receipt+"/pledge", api.PledgeRequest{Pledge: s.id("PL-DUP"), Bank: bankB, Maturity: s.now + 90*day})
+	p, err := s.refused(ctx, alice, "/v1/receipts/"+s.res.Receipt+"/pledge", api.PledgeRequest{Pledge: s.id("PL-DUP"), Version: s.version(ctx, s.res.Receipt), Bank: bankB, Maturity: s.now + 90*day})
 	if err != nil {
 		return err
 	}
@@ -415,7 +426,7 @@ func (s *story) repay(ctx context.Context) error {
 func (s *story) split(ctx context.Context) error {
 	s.res.PartA, s.res.PartB = s.id("WR-A"), s.id("WR-B")
 	s.say("\n7. Split: %s splits the 75,000 kg into %s (50,000 kg) and %s (25,000 kg)", alice, s.res.PartA, s.res.PartB)
-	_, err := s.act(ctx, alice, "/v1/receipts/"+s.res.Receipt+"/split", api.SplitRequest{Parts: []receipt.Part{
+	_, err := s.act(ctx, alice, "/v1/receipts/"+s.res.Receipt+"/split", api.SplitRequest{Version: s.version(ctx, s.res.Receipt), Parts: []receipt.Part{
 		{ID: s.res.PartA, Quantity: 50_000}, {ID: s.res.PartB, Quantity: 25_000}}}, "split "+s.res.Receipt)
 	return err
 }
@@ -423,7 +434,7 @@ func (s *story) split(ctx context.Context) error {
 func (s *story) sell(ctx context.Context) error {
 	s.res.Offer = s.id("OF")
 	s.say("\n8. Sale, delivery versus payment: %s sells %s to %s for USD 300,000", alice, s.res.PartA, beta)
-	if _, err := s.act(ctx, alice, "/v1/offers", trading.CreateOffer{Offer: s.res.Offer, Receipt: s.res.PartA, Buyer: beta,
+	if _, err := s.act(ctx, alice, "/v1/offers", trading.CreateOffer{Offer: s.res.Offer, Receipt: s.res.PartA, Version: s.version(ctx, s.res.PartA), Buyer: beta,
 		PriceMinor: 30_000_000, Currency: usd, Deadline: s.now + 2*day}, "offer "+s.res.PartA+" to "+beta); err != nil {
 		return err
 	}
@@ -449,7 +460,7 @@ func (s *story) sell(ctx context.Context) error {
 
 func (s *story) deliver(ctx context.Context) error {
 	s.say("\n9. Partial delivery: %s takes 10,000 kg of %s out of the warehouse", alice, s.res.PartB)
-	if _, err := s.act(ctx, alice, "/v1/receipts/"+s.res.PartB+"/deliver", api.DeliverRequest{Quantity: 10_000}, "request delivery: release order opened"); err != nil {
+	if _, err := s.act(ctx, alice, "/v1/receipts/"+s.res.PartB+"/deliver", api.DeliverRequest{Version: s.version(ctx, s.res.PartB), Quantity: 10_000}, "request delivery: release order opened"); err != nil {
 		return err
 	}
 	r, err := s.receipt(ctx, s.res.PartB)
@@ -561,7 +572,7 @@ func (s *story) theft(ctx context.Context) error {
 		return err
 	}
 	if _, err := s.act(ctx, beta, "/v1/receipts/"+s.res.TheftReceipt+"/pledge",
-		api.PledgeRequest{Pledge: s.res.TheftPledge, Bank: bankB, Maturity: s.now + 90*day}, "request pledge "+s.res.TheftPledge); err != nil {
+		api.PledgeRequest{Pledge: s.res.TheftPledge, Version: s.version(ctx, s.res.TheftReceipt), Bank: bankB, Maturity: s.now + 90*day}, "request pledge "+s.res.TheftPledge); err != nil {
 		return err
 	}
 	var fr api.FaultResult
@@ -596,7 +607,7 @@ func (s *story) theft(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	p, err := s.refused(ctx, bankB, "/v1/pledges/"+s.res.TheftPledge+"/confirm", api.ConfirmPledgeRequest{})
+	p, err := s.refused(ctx, bankB, "/v1/pledges/"+s.res.TheftPledge+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: s.version(ctx, s.res.TheftReceipt)})
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ func TestCLIAgainstARunningSystem(t *testing.T) {
 	code, _, errs := cli(t, cmd(ledger.TraderB, "receipt", "transfer", "CLI-R1", "--to", ledger.TraderB)...)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errs, "rule not_holder, code 124, HTTP 403")
+	assert.Contains(t, errs, "acting on receipt CLI-R1 at version 1", "the CLI reads the version first and says so")
 	code, _, errs = cli(t, cmd(ledger.TraderA, "receipt", "transfer")...)
 	assert.Equal(t, 2, code, "a missing argument is a usage error")
 	assert.Contains(t, errs, "takes 1 argument")

@@ -19,6 +19,7 @@ import (
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/snake"
+	"github.com/ewrchain/ewr/receipt"
 )
 
 // The resource commands (`ewr receipt transfer WR-1 --to trader-b`, `ewr
@@ -124,6 +125,53 @@ func sortedVerbs(m map[string]localVerb) []string {
 	return out
 }
 
+// readVersion fills in the version of the receipt an action names when
+// the user gave none: it reads the receipt first, as any client must, and
+// says which version it acts on. The action is then refused if the
+// receipt moved in between (stale_version); the server never fills it.
+func readVersion(ctx context.Context, cf *clientFlags, r api.RouteInfo, pos []string, doc map[string]any) error {
+	if r.Request == nil {
+		return nil
+	}
+	field := ""
+	for _, f := range snake.Fields(r.Request) {
+		if f.Name == "version" || f.Name == "receipt_version" {
+			field = f.Name
+		}
+	}
+	if field == "" || doc[field] != nil {
+		return nil
+	}
+	var id string
+	switch {
+	case strings.HasPrefix(r.Path, "/v1/receipts/{id}/") && len(pos) == 1:
+		id = pos[0]
+	case r.Path == "/v1/offers":
+		id, _ = doc["receipt"].(string)
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(r.Path, "/v1/pledges/{id}/") && len(pos) == 1 {
+		var p receipt.Pledge
+		if err := c.Get(ctx, "/v1/pledges/"+url.PathEscape(pos[0]), &p); err != nil {
+			return apiErr(err, *cf.json)
+		}
+		id = p.Receipt
+	}
+	if id == "" {
+		return nil
+	}
+	var rec receipt.Receipt
+	if err := c.Get(ctx, "/v1/receipts/"+url.PathEscape(id), &rec); err != nil {
+		return apiErr(err, *cf.json)
+	}
+	doc[field] = rec.Version
+	fmt.Fprintf(stderr, "acting on receipt %s at version %d (%s); --%s names another\n", id, rec.Version, rec.State, kebab(field))
+	return nil
+}
+
 // routeParams lists a route path's parameters, in order.
 func routeParams(path string) []string {
 	var out []string
@@ -226,6 +274,9 @@ func runRoute(ctx context.Context, r api.RouteInfo, args []string) error {
 				return usagef("--%s: %v", kebab(bf.name), err)
 			}
 			doc[bf.name] = v
+		}
+		if err := readVersion(ctx, cf, r, pos, doc); err != nil {
+			return err
 		}
 		if reqBody, err = json.Marshal(doc); err != nil {
 			return err
