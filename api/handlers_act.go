@@ -76,7 +76,6 @@ func newID(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
-
 // now is the time rules compare deadlines with: the newest block time or
 // the clock, whichever is later.
 func (rc *reqCtx) now() int64 { return max(time.Now().Unix(), rc.s.svc.lastBlockTime.Load()) }

@@ -110,7 +110,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.act(pA, "/v1/receipts/"+rRO+"/deliver", api.DeliverRequest{Version: c.v(rRO), Quantity: 1_000})
 	rMV := c.issue(rid("MV"), lot, pA, 1_000)
 	c.act(pA, "/v1/receipts/"+rMV+"/transfer", api.TransferRequest{Version: c.v(rMV), To: pB})
-	c.act(pB, "/v1/receipts/"+rMV+"/accept", api.VersionRequest{Version: c.v(rMV), })
+	c.act(pB, "/v1/receipts/"+rMV+"/accept", api.VersionRequest{Version: c.v(rMV)})
 	rV3 := c.issue(rid("V3"), lot, pA, 1_000, func(o *warehouse.IssueReceipt) { o.ValidUntil = c.now() + 100*day })
 	// Timed: a pledge and a loan that mature in seconds, an offer that lapses.
 	rT1 := c.issue(rid("T1"), lot, pA, 1_000)
@@ -158,8 +158,8 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.post("receipt_frozen", pA, "/v1/receipts/"+rFz+"/transfer", api.TransferRequest{Version: c.v(rFz), To: pB})
 	c.post("not_negotiable", pA, "/v1/receipts/"+rNN+"/transfer", api.TransferRequest{Version: c.v(rNN), To: pB})
 	c.post("transfer_pending", pA, "/v1/receipts/"+rTP+"/pledge", api.PledgeRequest{Version: c.v(rTP), Bank: pBA, Maturity: now + 30*day})
-	c.post("no_pending_transfer", pB, "/v1/receipts/"+r1+"/accept", api.VersionRequest{Version: c.v(r1), })
-	c.post("not_transferee", pBA, "/v1/receipts/"+rTP+"/accept", api.VersionRequest{Version: c.v(rTP), })
+	c.post("no_pending_transfer", pB, "/v1/receipts/"+r1+"/accept", api.VersionRequest{Version: c.v(r1)})
+	c.post("not_transferee", pBA, "/v1/receipts/"+rTP+"/accept", api.VersionRequest{Version: c.v(rTP)})
 	c.post("bad_deadline", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pB, Deadline: 1})
 	c.post("self_transfer", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pA})
 	c.post("not_eligible_holder", pA, "/v1/receipts/"+r1+"/transfer", api.TransferRequest{Version: c.v(r1), To: pREG})
@@ -255,7 +255,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	// A lot delivered in full (released), and one left short by a load-out.
 	lotRel := c.lot("PR", 1, 10_000)
 	rRel := c.issue(rid("REL"), lotRel, pA, 10_000)
-	c.act(pA, "/v1/receipts/"+rRel+"/deliver", api.DeliverRequest{Version: c.v(rRel), })
+	c.act(pA, "/v1/receipts/"+rRel+"/deliver", api.DeliverRequest{Version: c.v(rRel)})
 	roRel := c.receipt(rRel).ReleaseOrder
 	c.act(pWO, "/v1/release-orders/"+roRel+"/confirm", api.TicketsRequest{Tickets: []warehouse.SignedTicket{
 		mkTicket("PXR1", ledger.Warehouse1, ledger.Weighbridge1, wbKey, warehouse.Out, 20_000, 10_000, roRel)}})
@@ -487,7 +487,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 		time.Sleep(wait)
 	}
 	c.post("receipt_expired", pA, "/v1/receipts/"+rExp+"/transfer", api.TransferRequest{Version: c.v(rExp), To: pB})
-	c.post("deadline_passed", pB, "/v1/receipts/"+rTP2+"/accept", api.VersionRequest{Version: c.v(rTP2), })
+	c.post("deadline_passed", pB, "/v1/receipts/"+rTP2+"/accept", api.VersionRequest{Version: c.v(rTP2)})
 	c.post("loan_not_defaulted", pBA, "/v1/pledges/"+plT+"/invoke", api.Empty{})
 	c.post("loan_matured", pBA, "/v1/loans/"+lnT+"/disburse", api.AmountRequest{Amount: 1})
 	c.post("trade_deadline_passed", pB, "/v1/offers/"+ofT+"/accept", api.AcceptOfferRequest{BuyerBank: pBB})

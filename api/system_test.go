@@ -244,7 +244,7 @@ func testTokens(t *testing.T, sys *apitest.System, c *caller) {
 	c.post("not_holder", pB, "/v1/receipts/"+r+"/transfer", api.TransferRequest{Version: c.v(r), To: pB})
 	c.post("not_holder", pB, "/v1/receipts/"+r+"/split", api.SplitRequest{Version: c.v(r), Parts: []receipt.Part{{ID: "TK-a", Quantity: 5_000}, {ID: "TK-b", Quantity: 5_000}}})
 	c.post("not_holder", pB, "/v1/receipts/"+r+"/pledge", api.PledgeRequest{Version: c.v(r), Bank: pBB, Maturity: c.now() + 86400})
-	c.post("not_holder", pB, "/v1/receipts/"+r+"/deliver", api.DeliverRequest{Version: c.v(r), })
+	c.post("not_holder", pB, "/v1/receipts/"+r+"/deliver", api.DeliverRequest{Version: c.v(r)})
 	c.post("not_issuer", pB, "/v1/receipts/"+r+"/void", api.VersionReasonRequest{Version: c.v(r), Reason: "mine now"})
 	after := c.receipt(r)
 	assert.Equal(t, before.Version, after.Version, "nothing changed")
