@@ -13,6 +13,7 @@ import (
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/apitest"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,11 +37,12 @@ func TestConcurrentClients(t *testing.T) {
 	staleTransfer := map[string]bool{} // the amendment changed the receipt first
 	for i := range n {
 		id := fmt.Sprintf("CC-%d", i)
+		v := c.v(id) // what both the transfer and the amendment saw
 		wg.Add(3)
 		go func() { // an action, retried with its key
 			defer wg.Done()
 			for range 2 {
-				_, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+id+"/transfer", api.TransferRequest{Version: c.v(id), To: pB},
+				_, err := c.as(pA).Do(c.ctx, http.MethodPost, "/v1/receipts/"+id+"/transfer", api.TransferRequest{Version: v, To: pB},
 					nil, apiclient.IdempotencyKey("t-"+id))
 				if p, ok := apiclient.AsProblem(err); ok && p.Rule == receipt.ErrStaleVersion.Name {
 					staleMu.Lock()
@@ -63,7 +65,7 @@ func TestConcurrentClients(t *testing.T) {
 		go func() { // a draft that needs two signers, approved twice at once
 			defer wg.Done()
 			var res apiclient.Result
-			if err := c.as(pWO).Post(c.ctx, "/v1/receipts/"+id+"/amend", api.AmendRequest{Version: c.v(id), Description: "amended " + id, ThirdPartyClaims: "none"}, &res); err != nil {
+			if err := c.as(pWO).Post(c.ctx, "/v1/receipts/"+id+"/amend", api.AmendRequest{Version: v, Description: "amended " + id, ThirdPartyClaims: "none"}, &res); err != nil {
 				errs <- err
 				return
 			}
@@ -118,7 +120,7 @@ func TestConcurrentClients(t *testing.T) {
 			assert.Equal(t, receipt.StateTransferPending, r.State, r.ID)
 		}
 	}
-	waitFor(t, time.Minute, "the stream", func() bool { return len(stream.got()) >= 2*n })
+	testkit.PollTrue(t, time.Minute, "the stream", func() bool { return len(stream.got()) >= 2*n })
 	require.NotEmpty(t, stream.got())
 }
 

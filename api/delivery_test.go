@@ -10,6 +10,7 @@ import (
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/apitest"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
@@ -49,7 +50,7 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 	c.act(pB, "/v1/receipts/"+pledged+"/pledge", api.PledgeRequest{Version: c.v(pledged), Pledge: pl, Bank: pBB, Maturity: c.now() + 90*86400})
 	// The supervision takes its baseline from the bay scale's first stable
 	// reading after the lock.
-	waitFor(t, 60*time.Second, "the lot's baseline", func() bool { return getLot().Baseline > 0 })
+	testkit.PollTrue(t, 60*time.Second, "the lot's baseline", func() bool { return getLot().Baseline > 0 })
 
 	before := getLot().LockedQty
 	c.act(pA, "/v1/receipts/"+held+"/deliver", api.DeliverRequest{Version: c.v(held), Quantity: 12_000})
@@ -58,7 +59,7 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 	// The operator cannot close the load-out on the tickets alone, nor on
 	// a reading that is not the settled bay after the trucks left.
 	var v api.LoadOutView
-	waitFor(t, 90*time.Second, "the simulated load-out of "+ro, func() bool {
+	testkit.PollTrue(t, 90*time.Second, "the simulated load-out of "+ro, func() bool {
 		v = api.LoadOutView{}
 		err := c.as(pWO).Get(c.ctx, "/v1/simulator/load-outs/"+ro, &v)
 		if p, ok := apiclient.AsProblem(err); ok && p.Name() == api.PNotFound.Name {
@@ -84,8 +85,34 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 	assert.Equal(t, max(before-weighed, 43_000), l.LockedQty, "the lock falls by the weighed-out net, never below the receipts left")
 	assert.Equal(t, v.ClosingReading.Reading.Weight.Qty, l.Expected, "the lock re-centred on the closing reading")
 	// The honest bay keeps reporting what is left: the supervision must
-	// stay quiet through several more reports.
-	time.Sleep(8 * time.Second)
+	// stay quiet through several more settled reports of the scale.
+	scaleFilter, err := bus.ReadingFilter(wh, bay, v.ClosingReading.Reading.Device, bus.KindWeight)
+	require.NoError(t, err)
+	closedAt := time.UnixMilli(v.ClosingReading.Reading.TimeMs)
+	testkit.Poll(t, 60*time.Second, "three more settled reports of the bay scale", func() error {
+		msgs, err := bus.Recent(c.ctx, sys.Bus, bus.ReadingsStream, scaleFilter, closedAt, bus.MaxRecent)
+		if err != nil {
+			return err
+		}
+		settled := 0
+		for _, m := range msgs {
+			if sr, _, err := iot.Decode(m.Data); err == nil && sr.Reading.Weight.Stable && sr.Reading.TimeMs > v.ClosingReading.Reading.TimeMs {
+				settled++
+			}
+		}
+		if settled < 3 {
+			return fmt.Errorf("%d settled reports since the closing reading", settled)
+		}
+		return nil
+	})
+	// The supervisors have checked every reading stored so far (they
+	// consume the stream in order), those reports included.
+	stream, err := sys.Bus.Stream(c.ctx, bus.ReadingsStream)
+	require.NoError(t, err)
+	info, err := stream.Info(c.ctx)
+	require.NoError(t, err)
+	stored := info.State.Msgs
+	testkit.PollTrue(t, 60*time.Second, "the supervisors checked every stored reading", func() bool { return sys.IoT.Stats().Readings >= stored })
 	l = getLot()
 	assert.Equal(t, warehouse.HealthOK, l.Health, "supervision after an honest partial delivery")
 	var alerts struct {

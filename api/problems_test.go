@@ -18,6 +18,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
@@ -122,7 +123,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	rT2 := c.issue(rid("T2"), lot, pA, 1_000)
 	ofT := rid("OFT")
 	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofT, Receipt: rT2, Version: c.v(rT2), Buyer: pB, PriceMinor: 100, Currency: "USD", Deadline: c.now() + 4})
-	timedFrom := time.Now()
+	timedFrom := c.now()
 
 	// Receipt rules.
 	c.post("invalid_op", pA, "/v1/receipts/"+r1+"/split", api.SplitRequest{Version: c.v(r1), Parts: []receipt.Part{{ID: rid("X1"), Quantity: 10_000}}})
@@ -328,7 +329,8 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	stale := policy
 	stale.MaxPriceAgeSec = 1
 	c.act(pBA, "/v1/credit-policies", stale)
-	time.Sleep(1100 * time.Millisecond) // the price must age past the policy's second
+	aged := c.now() + 1
+	testkit.PollTrue(t, 10*time.Second, "the price ages past the policy's second", func() bool { return c.now() > aged })
 	c.post("price_stale", pBA, "/v1/loans", loan(rid("LN0"), pBA, pA, []string{plE3}))
 	c.act(pBA, "/v1/credit-policies", policy)
 
@@ -483,9 +485,7 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	assert.Equal(t, 503, p.Status)
 
 	// The timed cases, once their deadlines passed.
-	if wait := 6*time.Second - time.Since(timedFrom); wait > 0 {
-		time.Sleep(wait)
-	}
+	testkit.PollTrue(t, 30*time.Second, "the timed cases' deadlines pass", func() bool { return c.now() >= timedFrom+6 })
 	c.post("receipt_expired", pA, "/v1/receipts/"+rExp+"/transfer", api.TransferRequest{Version: c.v(rExp), To: pB})
 	c.post("deadline_passed", pB, "/v1/receipts/"+rTP2+"/accept", api.VersionRequest{Version: c.v(rTP2)})
 	c.post("loan_not_defaulted", pBA, "/v1/pledges/"+plT+"/invoke", api.Empty{})

@@ -23,6 +23,7 @@ import (
 	"github.com/ewrchain/ewr/api/apitest"
 	"github.com/ewrchain/ewr/api/demo"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -131,17 +132,6 @@ func (s *sse) got() []api.EventView {
 	return append([]api.EventView(nil), s.events...)
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func ids(evs []api.EventView) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
@@ -181,12 +171,12 @@ func testDemoStory(t *testing.T, sys *apitest.System, c *caller) *demo.Result {
 		receipt.EvPledgeReleased, receipt.EvReceiptSplit), "history of %s: %v", wr, types)
 
 	// The live stream saw the same events as the history, in the same order.
-	waitFor(t, 30*time.Second, "the stream to deliver the history", func() bool { return len(stream.got()) >= len(hist.Items) })
+	testkit.PollTrue(t, 30*time.Second, "the stream to deliver the history", func() bool { return len(stream.got()) >= len(hist.Items) })
 	assert.Equal(t, ids(hist.Items), ids(stream.got()), "stream and read model agree")
 	// A client reconnecting with Last-Event-ID resumes right after it.
 	all := stream.got()
 	resumed := openStream(t, sys, pREG, "receipt="+wr, all[2].ID)
-	waitFor(t, 30*time.Second, "the resumed stream", func() bool { return len(resumed.got()) >= len(all)-3 })
+	testkit.PollTrue(t, 30*time.Second, "the resumed stream", func() bool { return len(resumed.got()) >= len(all)-3 })
 	assert.Equal(t, ids(all[3:]), ids(resumed.got()))
 	for _, e := range everything.got() {
 		found := false
@@ -429,7 +419,7 @@ func testOffline(t *testing.T, sys *apitest.System, c *caller) {
 	assert.Equal(t, http.StatusAccepted, resp.Status)
 	assert.Equal(t, api.StatusPending, res.Status)
 	assert.Equal(t, "/v1/txs/"+res.TxHash, resp.Header.Get("Location"))
-	waitFor(t, 30*time.Second, "the async tx to commit", func() bool {
+	testkit.PollTrue(t, 30*time.Second, "the async tx to commit", func() bool {
 		var tv api.TxView
 		return c.as(pA).Get(c.ctx, "/v1/txs/"+res.TxHash, &tv) == nil && tv.Status == "committed"
 	})

@@ -18,6 +18,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,7 +156,7 @@ func (sc crashScenario) run(t *testing.T) {
 		}()
 	}
 	ackCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	checkFor(t, sc.ackWait, func() error {
+	testkit.Poll(t, sc.ackWait, "", func() error {
 		if n := ackCount(); n < 50 {
 			return fmt.Errorf("%d acks", n)
 		}
@@ -166,7 +167,7 @@ func (sc crashScenario) run(t *testing.T) {
 	require.Error(t, nodes[3].stop(t, syscall.SIGKILL))
 	st, err := nodes[0].state(ctx)
 	require.NoError(t, err)
-	checkFor(t, 30*time.Second, func() error {
+	testkit.Poll(t, 30*time.Second, "", func() error {
 		now, err := nodes[0].state(ctx)
 		if err != nil || now.height < st.height+sc.survivorBlocks {
 			return fmt.Errorf("survivors at %d, were at %d (%v)", now.height, st.height, err)
@@ -179,7 +180,7 @@ func (sc crashScenario) run(t *testing.T) {
 	require.NoError(t, err)
 	restarted := time.Now()
 	nodes[3] = startProcNodeApp(t, homes[3], rpcAddrs[3], sc.app)
-	checkFor(t, 10*time.Second, func() error {
+	testkit.Poll(t, 10*time.Second, "", func() error {
 		s, err := nodes[3].rpc.Status(ctx)
 		if err != nil {
 			return err
@@ -237,7 +238,7 @@ func TestCrashRecovery(t *testing.T) {
 // stopped node can be taken by another test's network meanwhile.
 func waitUp(ctx context.Context, t *testing.T, nodes []*procNode, chainID string) {
 	t.Helper()
-	checkFor(t, 60*time.Second, func() error {
+	testkit.Poll(t, 60*time.Second, "", func() error {
 		for i, p := range nodes {
 			s, err := p.rpc.Status(ctx)
 			if err != nil {
@@ -266,7 +267,7 @@ func waitUp(ctx context.Context, t *testing.T, nodes []*procNode, chainID string
 func waitAgreed(ctx context.Context, t *testing.T, nodes []*procNode) nodeState {
 	t.Helper()
 	var s0, prev nodeState
-	checkFor(t, 30*time.Second, func() error {
+	testkit.Poll(t, 30*time.Second, "", func() error {
 		var err error
 		for i, p := range nodes {
 			n, err := p.rpc.NumUnconfirmedTxs(ctx)

@@ -1,14 +1,12 @@
 package chainengine
 
 import (
-	"context"
 	"crypto/ed25519"
 	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/internal/canon"
@@ -52,22 +50,6 @@ func forge(t testing.TB, raw []byte) []byte {
 	env := Envelope{Body: tx.body, Sigs: append([]Signature(nil), tx.Sigs...)}
 	env.Sigs[0].Sig[7] ^= 0x40
 	return canon.Marshal(&env)
-}
-
-// checkFor polls cond until it holds or timeout passes, and fails the test
-// with what cond last reported.
-func checkFor(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var last error
-	err := poll(ctx, 25*time.Millisecond, func() (bool, error) {
-		last = cond()
-		return last == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("after %v: %v", timeout, last)
-	}
 }
 
 func hexHash(h [32]byte) string { return strings.ToUpper(fmt.Sprintf("%x", h[:])) }

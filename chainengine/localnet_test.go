@@ -11,6 +11,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/types"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -231,7 +232,7 @@ func TestLocalnet(t *testing.T) {
 func waitIdle(t *testing.T, ln *Localnet) int64 {
 	t.Helper()
 	bs := ln.Node(0).Comet().BlockStore()
-	checkFor(t, 10*time.Second, func() error {
+	testkit.Poll(t, 10*time.Second, "", func() error {
 		if blk, _ := bs.LoadBlock(bs.Height()); blk == nil || len(blk.Txs) > 0 {
 			return fmt.Errorf("tip %d has txs", bs.Height())
 		}
@@ -248,7 +249,7 @@ func requireAgreement(t *testing.T, ln *Localnet) int64 {
 	ctx := context.Background()
 	nodes := ln.Nodes()
 	var tip int64
-	checkFor(t, 20*time.Second, func() error {
+	testkit.Poll(t, 20*time.Second, "", func() error {
 		tip = nodes[0].Height()
 		_, hash0, err := nodes[0].AppInfo(ctx)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
@@ -232,14 +234,17 @@ func runUntil(t *testing.T, ix *indexer.Indexer, src indexer.Source, height int6
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx, src) }()
-	checkFor(t, 60*time.Second, func() bool {
+	testkit.Poll(t, 60*time.Second, "the indexer catches up", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("Run stopped: %v", err)
 		default:
 		}
-		return ix.Status().Height >= height
-	}, "indexer at %d, want %d (status %+v)", ix.Status().Height, height, ix.Status())
+		if st := ix.Status(); st.Height < height {
+			return fmt.Errorf("indexer at %d, want %d (status %+v)", st.Height, height, st)
+		}
+		return nil
+	})
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 }

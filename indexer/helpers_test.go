@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"database/sql"
 	"testing"
-	"time"
 
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
@@ -85,16 +84,4 @@ func count(t testing.TB, db *sql.DB, q string, args ...any) int {
 	var n int
 	require.NoError(t, db.QueryRowContext(t.Context(), q, args...).Scan(&n))
 	return n
-}
-
-// checkFor polls cond until it holds or the deadline passes.
-func checkFor(t testing.TB, within time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for wait := time.Millisecond; !cond(); wait = min(2*wait, 50*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: "+msg, append([]any{within}, args...)...)
-		}
-		time.Sleep(wait)
-	}
 }

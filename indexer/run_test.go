@@ -2,11 +2,13 @@ package indexer_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,15 +48,23 @@ func TestRunFollowsTheSource(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- ix.Run(ctx, tc.wrap(src)) }()
 
-			checkFor(t, 30*time.Second, func() bool { return ix.Status().CaughtUp(0) && ix.Status().Height == int64(half-1) },
-				"caught up with the first half: %+v", ix.Status())
+			testkit.Poll(t, 30*time.Second, "caught up with the first half", func() error {
+				if st := ix.Status(); !st.CaughtUp(0) || st.Height != int64(half-1) {
+					return fmt.Errorf("status %+v", st)
+				}
+				return nil
+			})
 			// The source grows while Run waits.
 			for _, rec := range recs[half:] {
 				src.Append(rec)
 			}
 			last := recs[len(recs)-1].Height
-			checkFor(t, 30*time.Second, func() bool { s := ix.Status(); return s.Height == last && s.SourceHeight == last },
-				"caught up with all: %+v", ix.Status())
+			testkit.Poll(t, 30*time.Second, "caught up with all", func() error {
+				if s := ix.Status(); s.Height != last || s.SourceHeight != last {
+					return fmt.Errorf("status %+v", s)
+				}
+				return nil
+			})
 			st = ix.Status()
 			assert.True(t, st.Running)
 			assert.Zero(t, st.Lag)
@@ -97,10 +107,10 @@ func TestTwoIndexersOneDatabase(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = ix.Run(ctx, src) }()
 	}
-	checkFor(t, 60*time.Second, func() bool {
+	testkit.PollTrue(t, 60*time.Second, fmt.Sprintf("checkpoint reaches %d", last), func() bool {
 		cp, err := indexer.ReadCheckpoint(ctx, db)
 		return err == nil && cp.Height == last
-	}, "checkpoint reaches %d", last)
+	})
 	cancel()
 	wg.Wait()
 	for _, err := range errs {

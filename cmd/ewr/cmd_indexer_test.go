@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/simulators"
 	"github.com/stretchr/testify/assert"
@@ -99,18 +101,19 @@ func TestIndexerCommands(t *testing.T) {
 	fctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runIndexer(fctx, []string{"run", "--rpc", rpc, "--data", data, "--poll", "50ms"}) }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		out, err = captureStdout(t, func() error { return runIndexer(ctx, []string{"checksum", "--data", data, "--json"}) })
-		if err == nil {
-			require.NoError(t, json.Unmarshal([]byte(out), &cs))
-			if cs.Height >= rb.Height {
-				break
-			}
+	testkit.Poll(t, time.Minute, "the follower catches up", func() error {
+		out, err := captureStdout(t, func() error { return runIndexer(ctx, []string{"checksum", "--data", data, "--json"}) })
+		if err != nil {
+			return err
 		}
-		require.True(t, time.Now().Before(deadline), "the follower reached %d, want %d (%v)", cs.Height, rb.Height, err)
-		time.Sleep(50 * time.Millisecond)
-	}
+		if err := json.Unmarshal([]byte(out), &cs); err != nil {
+			return err
+		}
+		if cs.Height < rb.Height {
+			return fmt.Errorf("the follower reached %d, want %d", cs.Height, rb.Height)
+		}
+		return nil
+	})
 	stop()
 	require.NoError(t, <-done)
 	// --replace rebuilds over the old one.

@@ -17,24 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // Must match main_test.go.
 const helperEnv = "PGCLUSTER_TEST_HELPER_DIR"
-
-// checkFor polls cond until it holds or timeout passes.
-func checkFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // startCluster starts a cluster for one test and stops it when the test ends.
 func startCluster(t testing.TB, opts Options) *Cluster {
@@ -129,7 +118,7 @@ func TestStartStopRestartCrash(t *testing.T) {
 	children = childPIDs(t, pid)
 	require.NoError(t, c.cmd.Process.Kill())
 	<-c.Done()
-	checkFor(t, 20*time.Second, "the killed postmaster's children exit", func() bool {
+	testkit.PollTrue(t, 20*time.Second, "the killed postmaster's children exit", func() bool {
 		for _, p := range children {
 			if ProcessAlive(p) {
 				return false
@@ -258,7 +247,7 @@ func TestServerDiesWithItsStarter(t *testing.T) {
 
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
-	checkFor(t, 20*time.Second, "the postmaster and its children exit after their starter died", func() bool {
+	testkit.PollTrue(t, 20*time.Second, "the postmaster and its children exit after their starter died", func() bool {
 		for _, p := range append(children, pid) {
 			if ProcessAlive(p) {
 				return false

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,7 +120,7 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 		a.record(m)
 		return nil
 	})
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 3))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 3))
 	require.NoError(t, stop())
 
 	ids, deliveries := a.count()
@@ -165,7 +166,7 @@ func TestDeliveredTenTimesAppliedOnce(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 1))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 1))
 	require.NoError(t, stop())
 
 	assert.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, delivered)
@@ -214,7 +215,7 @@ func TestCrashBeforeAck(t *testing.T) {
 		assert.True(t, m.Redelivered(), "seq %d", m.StreamSeq)
 		assert.Equal(t, uint64(2), m.NumDelivered, "seq %d", m.StreamSeq)
 	}
-	checkFor(t, 5*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c2, 5))
+	testkit.Poll(t, 5*time.Second, "", ackPendingZero(ctx, c2, 5))
 }
 
 // TestRestartResumes: a supervisor that stops and starts again with the same
@@ -238,7 +239,7 @@ func TestRestartResumes(t *testing.T) {
 
 	c := open()
 	stop := runConsume(t, c, handler)
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 300))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 300))
 	require.NoError(t, stop())
 	c.Close()
 
@@ -246,7 +247,7 @@ func TestRestartResumes(t *testing.T) {
 	c = open()
 	defer c.Close()
 	stop = runConsume(t, c, handler)
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 500))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 500))
 	require.NoError(t, stop())
 
 	ids, deliveries := a.count()
@@ -315,7 +316,7 @@ func TestMaxDeliverTerminates(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 2))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 2))
 	require.NoError(t, stop())
 	mu.Lock()
 	defer mu.Unlock()
@@ -441,10 +442,10 @@ func TestConsumeAcrossServerRestart(t *testing.T) {
 	defer c.Close()
 	a := newApplied()
 	stop := runConsume(t, c, func(_ context.Context, m Msg) error { a.record(m); return nil })
-	checkFor(t, 10*time.Second, 10*time.Millisecond, ackPendingZero(ctx, c, 100))
+	testkit.Poll(t, 10*time.Second, "", ackPendingZero(ctx, c, 100))
 
 	s.Shutdown()
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+	testkit.Poll(t, 10*time.Second, "", func() error {
 		if nc.IsConnected() {
 			return errors.New("still connected")
 		}
@@ -452,14 +453,14 @@ func TestConsumeAcrossServerRestart(t *testing.T) {
 	})
 	s, err = StartEmbedded(Options{StoreDir: dir, Port: port})
 	require.NoError(t, err)
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+	testkit.Poll(t, 10*time.Second, "", func() error {
 		if !nc.IsConnected() {
 			return errors.New("not reconnected")
 		}
 		return nil
 	})
 	publishN(t, js, "lc-1", 101, 100)
-	checkFor(t, 20*time.Second, 10*time.Millisecond, func() error {
+	testkit.Poll(t, 20*time.Second, "", func() error {
 		if ids, _ := a.count(); ids != 200 {
 			return fmt.Errorf("%d of 200 applied", ids)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
@@ -78,7 +79,7 @@ func TestAckedReadingsSurviveKill9(t *testing.T) {
 			}
 		})
 	}
-	checkFor(t, 20*time.Second, 5*time.Millisecond, func() error {
+	testkit.Poll(t, 20*time.Second, "", func() error {
 		if n := ackedCount(); n < 400 {
 			return fmt.Errorf("%d acked", n)
 		}

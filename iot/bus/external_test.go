@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,7 +58,7 @@ func TestExternalServerRoundTrip(t *testing.T) {
 
 	var url string
 	portsFile := filepath.Join(portsDir, fmt.Sprintf("%s_%d.ports", filepath.Base(bin), cmd.Process.Pid))
-	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+	testkit.Poll(t, 15*time.Second, "", func() error {
 		b, err := os.ReadFile(portsFile)
 		if err != nil {
 			return err

@@ -45,22 +45,6 @@ func runChildServer(dir string) int {
 	return 0
 }
 
-// checkFor polls f every sleep until it returns nil or total has passed,
-// then fails with f's last error (after nats-server's test helper).
-func checkFor(t testing.TB, total, sleep time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	var err error
-	for {
-		if err = f(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("checkFor: after %v: %v", total, err)
-		}
-		time.Sleep(sleep)
-	}
-}
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

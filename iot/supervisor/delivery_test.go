@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
@@ -68,7 +69,7 @@ func TestRedeliveredTenTimesAppliedOnce(t *testing.T) {
 	e.baselined(t, "L-REDELIVER")
 	before := e.versions(ids...)
 	require.NoError(t, sim.Theft("BAY-01", 3_000))
-	eventually(t, 30*time.Second, "ten deliveries", func() error {
+	testkit.Poll(t, 30*time.Second, "ten deliveries", func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if theftSeq == 0 || deliveries[theftSeq] < 10 {
@@ -163,13 +164,13 @@ func TestCrashBeforeAckThenResume(t *testing.T) {
 		}
 		crash()
 		require.NoError(t, sim.Tamper(wh2Device("SEAL", 2), true))
-		eventually(t, 20*time.Second, "tamper alarm", e.lotIs("L-CRASH", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "tamper alarm", e.lotIs("L-CRASH", warehouse.HealthAlarm))
 		require.NoError(t, first.Stop())
 		alerts, versions := e.watch("L-CRASH").Alerts, e.versions(tamperIDs...)
 		require.Positive(t, lost())
 
 		next := e.startSupervisor(t, ctx, ledger.Warehouse2, 3, cfg)
-		eventually(t, 20*time.Second, "unacked readings redelivered and judged again", func() error {
+		testkit.Poll(t, 20*time.Second, "unacked readings redelivered and judged again", func() error {
 			if m := next.Metrics().Snapshot(); m.Redelivered < lost() {
 				return fmt.Errorf("%d redelivered, %d left unacked", m.Redelivered, lost())
 			}
@@ -185,7 +186,7 @@ func TestCrashBeforeAckThenResume(t *testing.T) {
 		mute := crashable(failingSubmitter{})
 		crash()
 		require.NoError(t, sim.Motion("BAY-04", iot.ClassPerson, 960))
-		eventually(t, 20*time.Second, "intrusion found but not sent", func() error {
+		testkit.Poll(t, 20*time.Second, "intrusion found but not sent", func() error {
 			if m := mute.Metrics().Snapshot(); m.Findings["breach:motion"] == 0 || m.TxFailed == 0 {
 				return fmt.Errorf("findings %v, %d failed", m.Findings, m.TxFailed)
 			}
@@ -197,7 +198,7 @@ func TestCrashBeforeAckThenResume(t *testing.T) {
 
 		// Readings while nobody supervises wait in the stream.
 		require.NoError(t, sim.Seal("BAY-03", iot.SealBroken))
-		eventually(t, 5*time.Second, "seal reading published", func() error {
+		testkit.Poll(t, 5*time.Second, "seal reading published", func() error {
 			if sim.Sent() < sentAtStop+20 {
 				return fmt.Errorf("published %d since", sim.Sent()-sentAtStop)
 			}
@@ -206,8 +207,8 @@ func TestCrashBeforeAckThenResume(t *testing.T) {
 		require.NoError(t, e.lotIs("L-RESUME", warehouse.HealthOK)(), "nobody judged it yet")
 
 		next := e.startSupervisor(t, ctx, ledger.Warehouse2, 1, cfg)
-		eventually(t, 20*time.Second, "the intrusion, judged late", e.lotIs("L-LOST", warehouse.HealthAlarm))
-		eventually(t, 20*time.Second, "the seal, judged on resuming", e.lotIs("L-RESUME", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "the intrusion, judged late", e.lotIs("L-LOST", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "the seal, judged on resuming", e.lotIs("L-RESUME", warehouse.HealthAlarm))
 		backlog := sim.Sent() - sentAtStop + lost()
 		assert.LessOrEqual(t, next.Metrics().Snapshot().Readings, backlog+uint64(bus.DefaultBatch),
 			"resumed after the last ack, not from the stream's start (%d published before)", sentAtStop)
@@ -233,7 +234,7 @@ func TestAnchorAndAudit(t *testing.T) {
 		return h
 	}
 	first := e.startSupervisor(t, ctx, ledger.Warehouse2, 1, anchored)
-	eventually(t, 30*time.Second, "anchors", func() error {
+	testkit.Poll(t, 30*time.Second, "anchors", func() error {
 		if n := first.Metrics().Anchors.Load(); n < 3 {
 			return fmt.Errorf("%d anchors", n)
 		}
@@ -244,7 +245,7 @@ func TestAnchorAndAudit(t *testing.T) {
 	require.NotNil(t, h1)
 
 	second := e.startSupervisor(t, ctx, ledger.Warehouse2, 2, anchored)
-	eventually(t, 30*time.Second, "anchoring resumed", func() error {
+	testkit.Poll(t, 30*time.Second, "anchoring resumed", func() error {
 		if n := second.Metrics().Anchors.Load(); n < 2 {
 			return fmt.Errorf("%d anchors", n)
 		}

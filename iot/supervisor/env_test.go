@@ -14,6 +14,7 @@ import (
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
@@ -322,22 +323,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// eventually polls cond every 20 ms until it returns nil or within passed.
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, within, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // lotIs checks a lot's health on node 0.
 func (e *env) lotIs(lot string, h warehouse.Health) func() error {
 	return func() error {
@@ -355,7 +340,7 @@ func (e *env) lotIs(lot string, h warehouse.Health) func() error {
 // baselined waits until the supervisor set the lot's baseline.
 func (e *env) baselined(t *testing.T, lot string) {
 	t.Helper()
-	eventually(t, 20*time.Second, "baseline of "+lot, func() error {
+	testkit.Poll(t, 20*time.Second, "baseline of "+lot, func() error {
 		l := e.lot(lot)
 		switch {
 		case l == nil:
@@ -376,7 +361,7 @@ func (e *env) baselined(t *testing.T, lot string) {
 func (e *env) agree(t *testing.T) {
 	t.Helper()
 	top := e.app(0).Height()
-	eventually(t, 30*time.Second, "nodes catch up", func() error {
+	testkit.Poll(t, 30*time.Second, "nodes catch up", func() error {
 		for i := range 4 {
 			if h := e.app(i).Height(); h < top {
 				return fmt.Errorf("node %d at %d, want %d", i, h, top)

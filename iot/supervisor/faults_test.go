@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
@@ -71,7 +72,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 	t.Run("theft freezes the receipts and a pledge on them is refused", func(t *testing.T) {
 		start := time.Now()
 		require.NoError(t, sim.Theft("BAY-01", 3_000))
-		eventually(t, 20*time.Second, "theft alarm", e.lotIs("L-THEFT", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "theft alarm", e.lotIs("L-THEFT", warehouse.HealthAlarm))
 		t.Logf("theft to frozen in a committed block: %v (settling 300 ms included)", time.Since(start).Round(time.Millisecond))
 		frozen("L-THEFT", iot.AlertStep)
 		r := e.receipt("L-THEFT-R1")
@@ -88,14 +89,14 @@ func TestFaultsEndToEnd(t *testing.T) {
 		// 400 kg down: beyond tolerance, within the 550 kg step threshold.
 		locked := e.lot("L-DRIFT").LockedQty
 		require.NoError(t, sim.Drift("BAY-02", -180_000))
-		eventually(t, 40*time.Second, "bay drifted", func() error {
+		testkit.Poll(t, 40*time.Second, "bay drifted", func() error {
 			if w := sim.Weight("BAY-02"); w > locked-380 && e.lot("L-DRIFT").Health == warehouse.HealthOK {
 				return fmt.Errorf("bay holds %d", w)
 			}
 			return nil
 		})
 		require.NoError(t, sim.Drift("BAY-02", 0)) // held there: beyond tolerance, within the step threshold
-		eventually(t, 20*time.Second, "drift alarm", e.lotIs("L-DRIFT", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "drift alarm", e.lotIs("L-DRIFT", warehouse.HealthAlarm))
 		frozen("L-DRIFT", iot.AlertDrift)
 		assert.GreaterOrEqual(t, len(breachOf("L-DRIFT").Readings), 3)
 	})
@@ -105,7 +106,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 		// waits until that node has the release order opened, or closed.
 		caughtUp := func(h int64) {
 			t.Helper()
-			eventually(t, 10*time.Second, "supervisor's node caught up", func() error {
+			testkit.Poll(t, 10*time.Second, "supervisor's node caught up", func() error {
 				if sup.ViewHeight() < h {
 					return fmt.Errorf("view at %d, want %d", sup.ViewHeight(), h)
 				}
@@ -119,7 +120,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 		m0 := sup.Metrics().Snapshot()
 		require.NoError(t, sim.Motion("BAY-03", iot.ClassForklift, 950))
 		// The load-out is expected: the rules find nothing in it.
-		eventually(t, 10*time.Second, "load-out motion judged", func() error {
+		testkit.Poll(t, 10*time.Second, "load-out motion judged", func() error {
 			if n := sup.Metrics().Snapshot().Readings; n < m0.Readings+100 {
 				return fmt.Errorf("%d readings since", n-m0.Readings)
 			}
@@ -131,19 +132,19 @@ func TestFaultsEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		caughtUp(h)
 		require.NoError(t, sim.Motion("BAY-03", iot.ClassPerson, 910))
-		eventually(t, 20*time.Second, "intrusion alarm", e.lotIs("L-MOTION", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "intrusion alarm", e.lotIs("L-MOTION", warehouse.HealthAlarm))
 		frozen("L-MOTION", iot.AlertMotion)
 	})
 
 	t.Run("tamper switch", func(t *testing.T) {
 		require.NoError(t, sim.Tamper(wh1Device("LC", 4), true))
-		eventually(t, 20*time.Second, "tamper alarm", e.lotIs("L-TAMPER", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "tamper alarm", e.lotIs("L-TAMPER", warehouse.HealthAlarm))
 		frozen("L-TAMPER", iot.AlertTamper)
 	})
 
 	t.Run("broken seal", func(t *testing.T) {
 		require.NoError(t, sim.Seal("BAY-05", iot.SealBroken))
-		eventually(t, 20*time.Second, "seal alarm", e.lotIs("L-SEAL", warehouse.HealthAlarm))
+		testkit.Poll(t, 20*time.Second, "seal alarm", e.lotIs("L-SEAL", warehouse.HealthAlarm))
 		frozen("L-SEAL", iot.AlertSeal)
 	})
 
@@ -175,7 +176,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 
 		want := map[string]uint64{"reading_signature": 3, "reading_replayed": 1, "reading_unsigned": 1, "device_not_found": 1}
-		eventually(t, 10*time.Second, "refusals counted", func() error {
+		testkit.Poll(t, 10*time.Second, "refusals counted", func() error {
 			m := sup.Metrics().Snapshot()
 			for k, n := range want {
 				if got := m.Rejected[k] - m0.Rejected[k]; got < n {
@@ -194,7 +195,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 	t.Run("an offline device marks the lot unverified until it is back", func(t *testing.T) {
 		cam := wh1Device("CAM", 8)
 		require.NoError(t, sim.Offline(cam, time.Minute))
-		eventually(t, 20*time.Second, "gap", e.lotIs("L-OFFLINE", warehouse.HealthUnverified))
+		testkit.Poll(t, 20*time.Second, "gap", e.lotIs("L-OFFLINE", warehouse.HealthUnverified))
 		l := e.lot("L-OFFLINE")
 		st, _ := e.app(0).State()
 		a, _ := ledger.Get[iot.Alert](st, iot.AlertKey(l.Alert))
@@ -209,7 +210,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 		require.ErrorIs(t, err, warehouse.ErrLotUnhealthy, "new pledges wait")
 
 		require.NoError(t, sim.Offline(cam, 0))
-		eventually(t, 20*time.Second, "verified", e.lotIs("L-OFFLINE", warehouse.HealthOK))
+		testkit.Poll(t, 20*time.Second, "verified", e.lotIs("L-OFFLINE", warehouse.HealthOK))
 		st, _ = e.app(0).State()
 		a, _ = ledger.Get[iot.Alert](st, iot.AlertKey(a.ID))
 		assert.Equal(t, "verified", a.Resolution)

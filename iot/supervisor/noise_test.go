@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -49,7 +50,7 @@ func TestCleanLotThroughNoise(t *testing.T) {
 	}
 	m0 := sup.Metrics().Snapshot()
 	start := time.Now()
-	eventually(t, run+10*time.Second, "the run", func() error {
+	testkit.Poll(t, run+10*time.Second, "the run", func() error {
 		if time.Since(start) < run {
 			return fmt.Errorf("%v to go", run-time.Since(start))
 		}
@@ -72,6 +73,6 @@ func TestCleanLotThroughNoise(t *testing.T) {
 
 	// The same run catches a theft.
 	require.NoError(t, sim.Theft("BAY-01", 2_000))
-	eventually(t, 20*time.Second, "theft alarm", e.lotIs("L-NOISE-1", warehouse.HealthAlarm))
+	testkit.Poll(t, 20*time.Second, "theft alarm", e.lotIs("L-NOISE-1", warehouse.HealthAlarm))
 	require.NoError(t, e.lotIs("L-NOISE-2", warehouse.HealthOK)())
 }
