@@ -9,9 +9,12 @@ import (
 	"go/types"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ewrchain/ewr/ledger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -130,4 +133,45 @@ func parseNonTest(t *testing.T, fset *token.FileSet, dir string) []*ast.File {
 		files = append(files, f)
 	}
 	return files
+}
+
+// The state's key layout is the domain's: its packages define the key
+// prefixes (receipt.PrefixReceipt, warehouse.PrefixLot, ...) and every other
+// package uses those constants. A prefix written out as a literal anywhere
+// else is a second copy of the layout that will drift.
+func TestKeyLayoutHasOneHome(t *testing.T) {
+	otherLayout := map[string]string{"chainengine/baseline.go": "the baseline benchmark app's own state, not ewr's"}
+	prefixes := map[string]bool{}
+	for _, p := range ledger.Prefixes() {
+		prefixes[p] = true
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, "./...").Output()
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		dir := fields[0]
+		rel, _ := filepath.Rel(".", dir)
+		if abs, err := filepath.Abs("."); err == nil {
+			rel, _ = filepath.Rel(abs, dir)
+		}
+		if slices.Contains(domainPackages, rel) {
+			continue
+		}
+		for _, name := range fields[1:] {
+			if otherLayout[filepath.Join(rel, name)] != "" {
+				continue
+			}
+			f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+			require.NoError(t, err)
+			ast.Inspect(f, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if s, err := strconv.Unquote(lit.Value); err == nil && prefixes[s] {
+						t.Errorf("%s: key prefix %s written out; use the domain's constant", fset.Position(lit.Pos()), lit.Value)
+					}
+				}
+				return true
+			})
+		}
+	}
 }

@@ -176,7 +176,7 @@ func (s *Server) participants(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	items, next := walk[receipt.Participant](rc.state(), "p/", pg, nil)
+	items, next := walk[receipt.Participant](rc.state(), receipt.PrefixParticipant, pg, nil)
 	return rc.list(items, next)
 }
 
@@ -185,7 +185,7 @@ func (s *Server) warehouses(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	items, next := walk[warehouse.Warehouse](rc.state(), "w/", pg, nil)
+	items, next := walk[warehouse.Warehouse](rc.state(), warehouse.PrefixWarehouse, pg, nil)
 	return rc.list(items, next)
 }
 
@@ -206,7 +206,7 @@ func (s *Server) bays(rc *reqCtx) error {
 	if !hasKey(st, warehouse.WarehouseKey(id)) {
 		return receipt.Errorf(warehouse.ErrWarehouseNotFound, "%q", id)
 	}
-	items, next := walk[warehouse.Bay](st, "b/"+id+"/", pg, func(b *warehouse.Bay) bool { return !free || b.LockedBy == "" })
+	items, next := walk[warehouse.Bay](st, warehouse.BaysOf(id), pg, func(b *warehouse.Bay) bool { return !free || b.LockedBy == "" })
 	return rc.list(items, next)
 }
 
@@ -236,7 +236,7 @@ func (s *Server) warehouseLots(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.Lot, string, error) {
 		return q.Lots(rc.ctx(), id, indexer.LotFilter{Unhealthy: unhealthy, Status: status}, pg)
-	}, "l/", func(l *warehouse.Lot) bool {
+	}, warehouse.PrefixLot, func(l *warehouse.Lot) bool {
 		return l.Warehouse == id && (!unhealthy || l.Health != warehouse.HealthOK) && (status == 0 || l.Status == status)
 	})
 }
@@ -252,7 +252,7 @@ func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.ReleaseOrder, string, error) {
 		return q.OpenReleaseOrders(rc.ctx(), id, pg)
-	}, "ro/", func(o *warehouse.ReleaseOrder) bool {
+	}, warehouse.PrefixReleaseOrder, func(o *warehouse.ReleaseOrder) bool {
 		return o.Warehouse == id && o.Status == warehouse.ROOpen
 	})
 }
@@ -263,7 +263,7 @@ func (s *Server) devices(rc *reqCtx) error {
 		return err
 	}
 	wh, bay := rc.c.Query("warehouse"), rc.c.Query("bay")
-	items, next := walk[warehouse.Device](rc.state(), "d/", pg, func(d *warehouse.Device) bool {
+	items, next := walk[warehouse.Device](rc.state(), warehouse.PrefixDevice, pg, func(d *warehouse.Device) bool {
 		return (wh == "" || d.Warehouse == wh) && (bay == "" || d.Bay == bay)
 	})
 	return rc.list(items, next)
@@ -285,39 +285,32 @@ func (s *Server) alerts(rc *reqCtx) error {
 	return rc.list(items, next)
 }
 
-func (s *Server) fault(rc *reqCtx) error {
-	var req FaultRequest
-	if err := rc.body(&req); err != nil {
-		return err
+// simulated runs a request to the node's device simulator: its body
+// decoded into Req, its answer 201.
+func simulated[Req, Res any](s *Server, do func(Simulator, context.Context, Req) (Res, error)) func(*reqCtx) error {
+	return func(rc *reqCtx) error {
+		var req Req
+		if err := rc.body(&req); err != nil {
+			return err
+		}
+		if s.cfg.Simulator == nil {
+			return errNoSimulator()
+		}
+		res, err := do(s.cfg.Simulator, rc.ctx(), req)
+		if err != nil {
+			return failf(PInvalidBody, "%v", err)
+		}
+		return rc.reply(http.StatusCreated, res)
 	}
-	if s.cfg.Simulator == nil {
-		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
-	}
-	res, err := s.cfg.Simulator.Fault(rc.ctx(), req)
-	if err != nil {
-		return failf(PInvalidBody, "%v", err)
-	}
-	return rc.reply(http.StatusCreated, res)
 }
 
-func (s *Server) simIntake(rc *reqCtx) error {
-	var req IntakeRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	if s.cfg.Simulator == nil {
-		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
-	}
-	res, err := s.cfg.Simulator.Intake(rc.ctx(), req)
-	if err != nil {
-		return failf(PInvalidBody, "%v", err)
-	}
-	return rc.reply(http.StatusCreated, res)
+func errNoSimulator() error {
+	return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
 }
 
 func (s *Server) simLoadOut(rc *reqCtx) error {
 	if s.cfg.Simulator == nil {
-		return failf(PSimulatorDisabled, "start the system with `ewr run` for simulated devices")
+		return errNoSimulator()
 	}
 	id := rc.c.Params("id")
 	res, err := s.cfg.Simulator.LoadOut(rc.ctx(), id)
@@ -347,7 +340,7 @@ func (s *Server) lotReceipts(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
 		return q.ReceiptsOnLot(rc.ctx(), id, indexer.ReceiptFilter{Live: live}, pg)
-	}, "r/", func(r *receipt.Receipt) bool {
+	}, receipt.PrefixReceipt, func(r *receipt.Receipt) bool {
 		return r.Lot == id && (!live || r.State.Live())
 	})
 }
@@ -382,7 +375,7 @@ func (s *Server) receipts(rc *reqCtx) error {
 			return q.ReceiptsByHolder(rc.ctx(), holder, f, pg)
 		}
 		return q.ReceiptsOnLot(rc.ctx(), lot, f, pg)
-	}, "r/", func(r *receipt.Receipt) bool {
+	}, receipt.PrefixReceipt, func(r *receipt.Receipt) bool {
 		if (holder != "" && r.Holder != holder) || (lot != "" && r.Lot != lot) || (live && !r.State.Live()) {
 			return false
 		}
@@ -506,7 +499,7 @@ func (s *Server) receiptPledges(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
 		return q.PledgesOfReceipt(rc.ctx(), id, pg)
-	}, "pl/", func(p *receipt.Pledge) bool { return p.Receipt == id })
+	}, receipt.PrefixPledge, func(p *receipt.Pledge) bool { return p.Receipt == id })
 }
 
 func (s *Server) precheck(rc *reqCtx) error {
@@ -591,7 +584,7 @@ func (s *Server) pledges(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
 		return q.PledgesByBank(rc.ctx(), bank, statuses, pg)
-	}, "pl/", func(p *receipt.Pledge) bool {
+	}, receipt.PrefixPledge, func(p *receipt.Pledge) bool {
 		return p.Bank == bank && (len(statuses) == 0 || slices.Contains(statuses, p.Status))
 	})
 }
@@ -684,7 +677,7 @@ func (s *Server) exposure(rc *reqCtx) error {
 	st := rc.state()
 	type gk struct{ c, w, u string }
 	groups := map[gk]*indexer.Exposure{}
-	all, _ := walk[receipt.Pledge](st, "pl/", indexer.Page{Limit: 1 << 30}, func(p *receipt.Pledge) bool {
+	all, _ := walk[receipt.Pledge](st, receipt.PrefixPledge, indexer.Page{Limit: 1 << 30}, func(p *receipt.Pledge) bool {
 		return p.Bank == bank && p.Status == receipt.PledgeActive
 	})
 	for _, p := range all {

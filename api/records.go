@@ -22,13 +22,13 @@ var kinds = map[string]struct {
 	path     string
 	notFound *receipt.Error
 }{
-	"receipt":       {"r/", "receipts", receipt.ErrReceiptNotFound},
-	"pledge":        {"pl/", "pledges", receipt.ErrPledgeNotFound},
-	"participant":   {"p/", "participants", receipt.ErrUnknownParticipant},
-	"lot":           {"l/", "lots", warehouse.ErrLotNotFound},
-	"warehouse":     {"w/", "warehouses", warehouse.ErrWarehouseNotFound},
-	"device":        {"d/", "devices", warehouse.ErrDeviceNotFound},
-	"release_order": {"ro/", "release-orders", warehouse.ErrReleaseOrderUnknown},
+	"receipt":       {receipt.PrefixReceipt, "receipts", receipt.ErrReceiptNotFound},
+	"pledge":        {receipt.PrefixPledge, "pledges", receipt.ErrPledgeNotFound},
+	"participant":   {receipt.PrefixParticipant, "participants", receipt.ErrUnknownParticipant},
+	"lot":           {warehouse.PrefixLot, "lots", warehouse.ErrLotNotFound},
+	"warehouse":     {warehouse.PrefixWarehouse, "warehouses", warehouse.ErrWarehouseNotFound},
+	"device":        {warehouse.PrefixDevice, "devices", warehouse.ErrDeviceNotFound},
+	"release_order": {warehouse.PrefixReleaseOrder, "release-orders", warehouse.ErrReleaseOrderUnknown},
 	"loan":          {financing.PrefixLoan, "loans", financing.ErrLoanNotFound},
 	"offer":         {trading.PrefixOffer, "offers", trading.ErrOfferNotFound},
 	"trade":         {trading.PrefixTrade, "trades", trading.ErrTradeNotFound},

@@ -181,9 +181,9 @@ func (s *Server) routeTable() []*Route {
 			P("lot", "string", "lot id"), P("open", "boolean", "only open alerts")),
 		getR("/v1/alerts/{id}", "devices", "alert get", "an alert", nil, s.record("alert")),
 		{Method: fiber.MethodPost, Path: "/v1/simulator/faults", Tag: "devices", CLI: "simulator fault", Summary: "inject a fault into the simulated devices (ewr run only)",
-			Request: typ[FaultRequest](), Response: typ[FaultResult](), Status: http.StatusCreated, handler: s.fault},
+			Request: typ[FaultRequest](), Response: typ[FaultResult](), Status: http.StatusCreated, handler: simulated(s, Simulator.Fault)},
 		{Method: fiber.MethodPost, Path: "/v1/simulator/intake", Tag: "devices", CLI: "simulator intake", Summary: "weigh trucks in and stack their goods on a simulated bay; returns the signed in-tickets (ewr run only)",
-			Request: typ[IntakeRequest](), Response: typ[IntakeResult](), Status: http.StatusCreated, handler: s.simIntake},
+			Request: typ[IntakeRequest](), Response: typ[IntakeResult](), Status: http.StatusCreated, handler: simulated(s, Simulator.Intake)},
 		getR("/v1/simulator/load-outs/{id}", "devices", "simulator load-out", "a release order's load-out in the simulated warehouse: its out-tickets and the bay scale's closing reading once done (ewr run only)",
 			typ[LoadOutView](), s.simLoadOut),
 

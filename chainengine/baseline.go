@@ -75,7 +75,7 @@ func DecodeTxRecord(b []byte) (TxRecord, error) {
 	return r, err
 }
 
-var prefixTx = []byte("t/")
+var prefixTx = []byte("t/") // the baseline app's own layout
 
 func txKey(hash [32]byte) []byte { return append(append(make([]byte, 0, 34), prefixTx...), hash[:]...) }
 

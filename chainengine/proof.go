@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -358,13 +357,4 @@ func canonicalValidators(vals *types.ValidatorSet) ([]byte, error) {
 // proofOps wraps a merkle proof for an ABCI query answer.
 func proofOps(p *merkle.Proof) *cmtcrypto.ProofOps {
 	return &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: "ewr/merkle/v1", Data: canon.Marshal(p)}}}
-}
-
-// KeyFor turns a resource name into a state key: "receipt/R-1" → "r/R-1".
-func KeyFor(kind, id string) (string, bool) {
-	prefix, ok := map[string]string{
-		"receipt": "r/", "lot": "l/", "pledge": "pl/", "participant": "p/", "warehouse": "w/",
-		"device": "d/", "release_order": "ro/",
-	}[strings.ToLower(kind)]
-	return prefix + id, ok
 }

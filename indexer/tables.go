@@ -26,7 +26,7 @@ import (
 // recordTable is where one record type lands.
 type recordTable struct {
 	sqlTable
-	prefix string // the key prefix up to and including the first '/', e.g. "r/"
+	prefix string // the key prefix up to and including the first '/', e.g. receipt.PrefixReceipt
 	index  int    // in recordTables
 	// keySQL rebuilds a row's record key in SQL: prefix and key columns.
 	keySQL string
@@ -44,40 +44,40 @@ type recordTable struct {
 // recordTables lists every record table, in the order a block writes them
 // and Checksum hashes them.
 var recordTables = []*recordTable{
-	newRecordTable("r/", "receipts", []string{"id"}, "version", []string{
+	newRecordTable(receipt.PrefixReceipt, "receipts", []string{"id"}, "version", []string{
 		"version bigint", "state text", "holder text", "depositor text", "operator text", "warehouse text",
 		"bay text", "lot text", "commodity text", "grade text", "quantity bigint", "unit text", "delivered bigint",
 		"negotiable bool", "order_of text?", "issued_at bigint", "storage_until bigint", "valid_until bigint",
 		"pledge text?", "transfer_to text?", "transfer_deadline bigint?", "release_order text?",
 		"frozen_cause text?", "frozen_reason text?", "parents text[]", "children text[]",
 	}, decodeReceipt),
-	newRecordTable("l/", "lots", []string{"id"}, "version", []string{
+	newRecordTable(warehouse.PrefixLot, "lots", []string{"id"}, "version", []string{
 		"version bigint", "warehouse text", "bay text", "commodity text", "grade text", "unit text", "status text",
 		"health text", "alert text?", "registered_qty bigint", "locked_qty bigint", "issued_qty bigint",
 		"live_receipts int", "baseline bigint", "tolerance bigint", "registered_at bigint", "expected bigint",
 	}, decodeLot),
-	newRecordTable("pl/", "pledges", []string{"id"}, "version", []string{
+	newRecordTable(receipt.PrefixPledge, "pledges", []string{"id"}, "version", []string{
 		"version bigint", "receipt text", "pledgor text", "bank text", "status text", "receipt_version bigint",
 		"quantity bigint", "requested_at bigint", "confirmed_at bigint?", "closed_at bigint?", "maturity bigint",
 		"defaulted bool", "loan text?", "note text?",
 	}, decodePledge),
-	newRecordTable("ro/", "release_orders", []string{"id"}, "version", []string{
+	newRecordTable(warehouse.PrefixReleaseOrder, "release_orders", []string{"id"}, "version", []string{
 		"version bigint", "receipt text", "lot text", "warehouse text", "holder text", "quantity bigint",
 		"weighed bigint", "status text", "tickets text[]", "created_at bigint", "closed_at bigint?",
 	}, decodeReleaseOrder),
-	newRecordTable("t/", "used_tickets", []string{"warehouse", "number"}, "updated_height", []string{
+	newRecordTable(warehouse.PrefixTicket, "used_tickets", []string{"warehouse", "number"}, "updated_height", []string{
 		"direction text", "net bigint", "used_by text", "height bigint",
 	}, decodeUsedTicket),
-	newRecordTable("p/", "participants", []string{"id"}, "version", []string{
+	newRecordTable(receipt.PrefixParticipant, "participants", []string{"id"}, "version", []string{
 		"version bigint", "name text", "roles text[]", "status text", "pubkey bytea",
 	}, decodeParticipant),
-	newRecordTable("w/", "warehouses", []string{"id"}, "version", []string{
+	newRecordTable(warehouse.PrefixWarehouse, "warehouses", []string{"id"}, "version", []string{
 		"version bigint", "name text", "location text", "operator text", "collateral_manager text", "status text",
 	}, decodeWarehouse),
-	newRecordTable("b/", "bays", []string{"warehouse", "id"}, "version", []string{
+	newRecordTable(warehouse.PrefixBay, "bays", []string{"warehouse", "id"}, "version", []string{
 		"version bigint", "locked_by text?",
 	}, decodeBay),
-	newRecordTable("d/", "devices", []string{"id"}, "version", []string{
+	newRecordTable(warehouse.PrefixDevice, "devices", []string{"id"}, "version", []string{
 		"version bigint", "type text", "warehouse text", "bay text?", "calibrated_until bigint", "status text",
 		"pubkey bytea",
 	}, decodeDevice),
@@ -139,7 +139,7 @@ var recordTables = []*recordTable{
 	newRecordTable(iot.PrefixDeviceMark, "device_marks", []string{"device"}, "version", []string{
 		"version bigint", "epoch bigint", "seq bigint", "time_ms bigint", "op text", "height bigint",
 	}, decodeDeviceMark),
-	newRecordTable("lh/", "lock_histories", []string{"lot"}, "version", []string{
+	newRecordTable(warehouse.PrefixLockHistory, "lock_histories", []string{"lot"}, "version", []string{
 		"version bigint", "phases int", "since_ms bigint", "expected bigint", "open_orders int", "out_qty bigint",
 	}, decodeLockHistory),
 

@@ -31,7 +31,7 @@ func CheckInvariants(st Ranger) error {
 
 	receipts := map[string]*receipt.Receipt{}
 	var receiptIDs []string
-	decodeAll(st, "r/", func(k string, v []byte) {
+	decodeAll(st, receipt.PrefixReceipt, func(k string, v []byte) {
 		r := new(receipt.Receipt)
 		mustDecode(k, v, r)
 		receipts[r.ID] = r
@@ -39,7 +39,7 @@ func CheckInvariants(st Ranger) error {
 	})
 	pledges := map[string]*receipt.Pledge{}
 	var pledgeIDs []string
-	decodeAll(st, "pl/", func(k string, v []byte) {
+	decodeAll(st, receipt.PrefixPledge, func(k string, v []byte) {
 		p := new(receipt.Pledge)
 		mustDecode(k, v, p)
 		pledges[p.ID] = p
@@ -47,7 +47,7 @@ func CheckInvariants(st Ranger) error {
 	})
 	lots := map[string]*warehouse.Lot{}
 	var lotIDs []string
-	decodeAll(st, "l/", func(k string, v []byte) {
+	decodeAll(st, warehouse.PrefixLot, func(k string, v []byte) {
 		l := new(warehouse.Lot)
 		mustDecode(k, v, l)
 		lots[l.ID] = l
@@ -55,7 +55,7 @@ func CheckInvariants(st Ranger) error {
 	})
 	bays := map[string]*warehouse.Bay{}
 	var bayKeys []string
-	decodeAll(st, "b/", func(k string, v []byte) {
+	decodeAll(st, warehouse.PrefixBay, func(k string, v []byte) {
 		b := new(warehouse.Bay)
 		mustDecode(k, v, b)
 		bays[k] = b
@@ -63,14 +63,14 @@ func CheckInvariants(st Ranger) error {
 	})
 	ros := map[string]*warehouse.ReleaseOrder{}
 	var roIDs []string
-	decodeAll(st, "ro/", func(k string, v []byte) {
+	decodeAll(st, warehouse.PrefixReleaseOrder, func(k string, v []byte) {
 		ro := new(warehouse.ReleaseOrder)
 		mustDecode(k, v, ro)
 		ros[ro.ID] = ro
 		roIDs = append(roIDs, ro.ID)
 	})
 	participants := map[string]bool{}
-	decodeAll(st, "p/", func(k string, v []byte) { participants[strings.TrimPrefix(k, "p/")] = true })
+	decodeAll(st, receipt.PrefixParticipant, func(k string, v []byte) { participants[strings.TrimPrefix(k, receipt.PrefixParticipant)] = true })
 
 	sort.Strings(receiptIDs)
 	sort.Strings(pledgeIDs)
@@ -226,7 +226,7 @@ func CheckInvariants(st Ranger) error {
 func checkLocks(st Ranger, lots map[string]*warehouse.Lot, lotIDs []string,
 	ros map[string]*warehouse.ReleaseOrder, roIDs []string, fail func(string, ...any)) {
 	hists := map[string]*warehouse.LockHistory{}
-	decodeAll(st, "lh/", func(k string, v []byte) {
+	decodeAll(st, warehouse.PrefixLockHistory, func(k string, v []byte) {
 		h := new(warehouse.LockHistory)
 		mustDecode(k, v, h)
 		hists[h.Lot] = h

@@ -19,16 +19,16 @@ var recordTable = []struct {
 	kind   string
 	typ    reflect.Type
 }{
-	{"r/", "receipt", reflect.TypeOf(receipt.Receipt{})},
-	{"pl/", "pledge", reflect.TypeOf(receipt.Pledge{})},
-	{"p/", "participant", reflect.TypeOf(receipt.Participant{})},
-	{"l/", "lot", reflect.TypeOf(warehouse.Lot{})},
-	{"w/", "warehouse", reflect.TypeOf(warehouse.Warehouse{})},
-	{"b/", "bay", reflect.TypeOf(warehouse.Bay{})},
-	{"d/", "device", reflect.TypeOf(warehouse.Device{})},
-	{"ro/", "release_order", reflect.TypeOf(warehouse.ReleaseOrder{})},
-	{"t/", "ticket", reflect.TypeOf(warehouse.UsedTicket{})},
-	{"lh/", "lock_history", reflect.TypeOf(warehouse.LockHistory{})},
+	{receipt.PrefixReceipt, "receipt", reflect.TypeOf(receipt.Receipt{})},
+	{receipt.PrefixPledge, "pledge", reflect.TypeOf(receipt.Pledge{})},
+	{receipt.PrefixParticipant, "participant", reflect.TypeOf(receipt.Participant{})},
+	{warehouse.PrefixLot, "lot", reflect.TypeOf(warehouse.Lot{})},
+	{warehouse.PrefixWarehouse, "warehouse", reflect.TypeOf(warehouse.Warehouse{})},
+	{warehouse.PrefixBay, "bay", reflect.TypeOf(warehouse.Bay{})},
+	{warehouse.PrefixDevice, "device", reflect.TypeOf(warehouse.Device{})},
+	{warehouse.PrefixReleaseOrder, "release_order", reflect.TypeOf(warehouse.ReleaseOrder{})},
+	{warehouse.PrefixTicket, "ticket", reflect.TypeOf(warehouse.UsedTicket{})},
+	{warehouse.PrefixLockHistory, "lock_history", reflect.TypeOf(warehouse.LockHistory{})},
 	{financing.PrefixPolicy, "credit_policy", reflect.TypeOf(financing.CreditPolicy{})},
 	{financing.PrefixPrice, "price", reflect.TypeOf(financing.Price{})},
 	{financing.PrefixLoan, "loan", reflect.TypeOf(financing.Loan{})},
@@ -42,8 +42,28 @@ var recordTable = []struct {
 	{iot.PrefixAnchorHead, "anchor_head", reflect.TypeOf(iot.AnchorHead{})},
 	{iot.PrefixDeviceMark, "device_mark", reflect.TypeOf(iot.DeviceMark{})},
 	{iot.KeyRules, "iot_rules", reflect.TypeOf(iot.Rules{})},
-	{"c/consortium", "consortium", reflect.TypeOf(receipt.Consortium{})},
-	{"c/params", "params", reflect.TypeOf(receipt.Params{})},
+	{receipt.KeyConsortium, "consortium", reflect.TypeOf(receipt.Consortium{})},
+	{receipt.KeyParams, "params", reflect.TypeOf(receipt.Params{})},
+}
+
+// Prefixes lists every record kind's key prefix (and the singleton keys),
+// in the table's order.
+func Prefixes() []string {
+	out := make([]string, len(recordTable))
+	for i, r := range recordTable {
+		out[i] = r.prefix
+	}
+	return out
+}
+
+// PrefixOf is the key prefix of a record kind ("receipt" → "r/").
+func PrefixOf(kind string) (string, bool) {
+	for _, r := range recordTable {
+		if r.kind == kind {
+			return r.prefix, true
+		}
+	}
+	return "", false
 }
 
 // RecordKind names the kind of record stored at key ("receipt", "lot", …).

@@ -224,10 +224,19 @@ const (
 	KeyParams     = "c/params"
 )
 
+// Key prefixes of the receipt's records: the state's key layout is the
+// domain's, and the ledger's record table, the API, the proofs and the
+// read model take these constants (a test refuses the literals elsewhere).
+const (
+	PrefixParticipant = "p/"
+	PrefixReceipt     = "r/"
+	PrefixPledge      = "pl/"
+)
+
 // Key builders.
-func ParticipantKey(id string) string { return "p/" + id }
-func ReceiptKey(id string) string     { return "r/" + id }
-func PledgeKey(id string) string      { return "pl/" + id }
+func ParticipantKey(id string) string { return PrefixParticipant + id }
+func ReceiptKey(id string) string     { return PrefixReceipt + id }
+func PledgeKey(id string) string      { return PrefixPledge + id }
 
 // Emit records an event.
 func (x *Exec) Emit(typ string, refs []Ref, attrs ...Attr) {

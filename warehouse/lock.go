@@ -69,7 +69,7 @@ type LockHistory struct {
 const MaxLockPhases = 512
 
 // LockHistoryKey is where a lot's lock history is stored.
-func LockHistoryKey(lot string) string { return "lh/" + lot }
+func LockHistoryKey(lot string) string { return PrefixLockHistory + lot }
 
 // LoadLockHistory reads a lot's lock history (empty if none).
 func LoadLockHistory(x *receipt.Exec, lot string) *LockHistory {

@@ -273,13 +273,25 @@ type UsedTicket struct {
 	Height    int64
 }
 
+// Key prefixes of the warehouse's records (see receipt.PrefixReceipt).
+const (
+	PrefixWarehouse    = "w/"
+	PrefixBay          = "b/" // b/<warehouse>/<bay>
+	PrefixDevice       = "d/"
+	PrefixLot          = "l/"
+	PrefixReleaseOrder = "ro/"
+	PrefixTicket       = "t/" // t/<warehouse>/<number>
+	PrefixLockHistory  = "lh/"
+)
+
 // Record keys.
-func WarehouseKey(id string) string        { return "w/" + id }
-func BayKey(warehouse, bay string) string  { return "b/" + warehouse + "/" + bay }
-func DeviceKey(id string) string           { return "d/" + id }
-func LotKey(id string) string              { return "l/" + id }
-func ReleaseOrderKey(id string) string     { return "ro/" + id }
-func TicketKey(warehouse, n string) string { return "t/" + warehouse + "/" + n }
+func WarehouseKey(id string) string        { return PrefixWarehouse + id }
+func BayKey(warehouse, bay string) string  { return PrefixBay + warehouse + "/" + bay }
+func BaysOf(warehouse string) string       { return PrefixBay + warehouse + "/" }
+func DeviceKey(id string) string           { return PrefixDevice + id }
+func LotKey(id string) string              { return PrefixLot + id }
+func ReleaseOrderKey(id string) string     { return PrefixReleaseOrder + id }
+func TicketKey(warehouse, n string) string { return PrefixTicket + warehouse + "/" + n }
 
 // LoadWarehouse loads a warehouse.
 func LoadWarehouse(x *receipt.Exec, id string) (*Warehouse, error) {

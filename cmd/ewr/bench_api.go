@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/ewrchain/ewr/receipt"
 	"io"
 	"log/slog"
 	"math"
@@ -434,9 +435,9 @@ func receiptIDs(app *chainengine.ReceiptApp, limit int) []string {
 		return nil
 	}
 	var ids []string
-	r.Range("r/", func(key string, _ []byte) {
+	r.Range(receipt.PrefixReceipt, func(key string, _ []byte) {
 		if len(ids) < limit {
-			ids = append(ids, strings.TrimPrefix(key, "r/"))
+			ids = append(ids, strings.TrimPrefix(key, receipt.PrefixReceipt))
 		}
 	})
 	return ids

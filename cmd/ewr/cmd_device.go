@@ -11,6 +11,7 @@ import (
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/iot/device"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // `ewr device run` is the reference device: what a bay scale's, camera's,
@@ -82,15 +83,11 @@ func runDevice(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	nc, err := bus.Connect(ctx, *natsURL)
+	js, closeBus, err := jetStreamAt(ctx, *natsURL)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := bus.JetStream(nc)
-	if err != nil {
-		return err
-	}
+	defer closeBus()
 	fmt.Fprintf(stderr, "device %s (%s/%s) booted into epoch %d; reading JSON lines on stdin\n", *id, *wh, *bay, signer.Epoch())
 	failed, err := deviceLoop(ctx, signer, stdin, stdout, func(ctx context.Context, o bus.Outgoing) (uint64, bool, error) {
 		return bus.Publish(ctx, js, o.Subject, o.MsgID, o.Data)
@@ -150,4 +147,19 @@ func deviceLoop(ctx context.Context, s *device.Signer, in io.Reader, out io.Writ
 		}
 	}
 	return failed, sc.Err()
+}
+
+// jetStreamAt connects to the NATS server at url and returns its
+// JetStream and what closes the connection.
+func jetStreamAt(ctx context.Context, url string) (jetstream.JetStream, func(), error) {
+	nc, err := bus.Connect(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := bus.JetStream(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, nc.Close, nil
 }

@@ -49,15 +49,11 @@ func runIoTAudit(ctx context.Context, args []string) error {
 		return err
 	}
 	st := &rpcStore{ctx: ctx, c: node}
-	nc, err := bus.Connect(ctx, *natsURL)
+	js, closeBus, err := jetStreamAt(ctx, *natsURL)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := bus.JetStream(nc)
-	if err != nil {
-		return err
-	}
+	defer closeBus()
 	var results []supervisor.AuditResult
 	if *first > 0 {
 		a, ok := receipt.Load[iot.Anchor](&receipt.Exec{Store: st}, iot.AnchorKey(*wh, *stream, *first))

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,7 +96,7 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 				for _, r := range sorted {
 					fmt.Fprintf(stderr, "  %-18s %s\n", verbOf(r), r.Summary)
 				}
-				for _, v := range sortedVerbs(localVerbs[noun]) {
+				for _, v := range slices.Sorted(maps.Keys(localVerbs[noun])) {
 					fmt.Fprintf(stderr, "  %-18s %s\n", v, localVerbs[noun][v].summary)
 				}
 				if len(args) == 0 {
@@ -114,15 +116,6 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 		}
 		return runRoute(ctx, *route, args)
 	}
-}
-
-func sortedVerbs(m map[string]localVerb) []string {
-	out := make([]string, 0, len(m))
-	for v := range m {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readVersion fills in the version of the receipt an action names when

@@ -45,7 +45,6 @@ func runChildServer(dir string) int {
 	return 0
 }
 
-
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)

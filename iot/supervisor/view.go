@@ -53,7 +53,7 @@ func loadView(st receipt.Store, height int64, wh string, prev *view) (*view, err
 	scales := map[string]bool{} // bays with an active scale
 	var decodeErr error
 	byBay := map[string][]string{}
-	rg.Range("d/", func(k string, raw []byte) {
+	rg.Range(warehouse.PrefixDevice, func(k string, raw []byte) {
 		d := new(warehouse.Device)
 		if err := receipt.DecodeRecord(raw, d); err != nil {
 			decodeErr = fmt.Errorf("supervisor: device record %s: %w", k, err)
@@ -77,7 +77,7 @@ func loadView(st receipt.Store, height int64, wh string, prev *view) (*view, err
 		return nil, decodeErr
 	}
 	var bays []*warehouse.Bay
-	rg.Range("b/"+wh+"/", func(k string, raw []byte) {
+	rg.Range(warehouse.PrefixBay+wh+"/", func(k string, raw []byte) {
 		b := new(warehouse.Bay)
 		if err := receipt.DecodeRecord(raw, b); err != nil {
 			decodeErr = fmt.Errorf("supervisor: bay record %s: %w", k, err)
