@@ -14,7 +14,7 @@ import (
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/apitest"
-	"github.com/ewrchain/ewr/api/demo"
+	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"

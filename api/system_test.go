@@ -21,7 +21,7 @@ import (
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/apiclient/genclient"
 	"github.com/ewrchain/ewr/api/apitest"
-	"github.com/ewrchain/ewr/api/demo"
+	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"

@@ -478,6 +478,9 @@ func (d *days) intake(x *receipt.Exec) error {
 	now := d.clock.Now().Unix()
 	for left > 0 {
 		qty := min(left, 5_000+uint64(d.rng.IntN(20_000)))
+		if left-qty < 5_000 {
+			qty = left // no receipt too small to weigh out
+		}
 		left -= qty
 		holder := []string{ledger.TraderA, ledger.TraderB}[d.rng.IntN(2)]
 		rid := d.id("WR")
@@ -523,8 +526,11 @@ func (d *days) deliver(x *receipt.Exec) error {
 	}
 	r := candidates[d.rng.IntN(len(candidates))]
 	qty := r.Quantity
+	// A partial delivery takes at least 2 t and leaves at least 2 t: a
+	// weighbridge (20 kg divisions, a minimum load of some hundred kg)
+	// cannot weigh out the last few kilos of a receipt.
 	if d.rng.IntN(3) != 0 && r.Quantity > 4_000 {
-		qty = 2_000 + uint64(d.rng.IntN(int(r.Quantity-2_000)))
+		qty = 2_000 + uint64(d.rng.IntN(int(r.Quantity-4_000)+1))
 	}
 	signers := []string{r.Holder}
 	if r.Pledge != "" {

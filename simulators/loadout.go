@@ -108,9 +108,12 @@ func (s *Warehouse) StartLoadOut(ro, bayID string, qtyKg uint64) error {
 	s.scheduleLocked(t, func(at time.Time) []event {
 		return []event{{dev: b.seal, t: at, r: iot.Reading{Seal: &iot.Seal{SealID: b.sealID, State: iot.SealOpen}}}}
 	})
+	// As few trucks as the order needs, loaded evenly: no truck leaves for
+	// the last few kilos (the weighbridge's error would exceed them).
+	trucks := (qtyKg + cfg.TruckKg - 1) / cfg.TruckKg
 	left := qtyKg
-	for left > 0 {
-		truck := min(left, cfg.TruckKg)
+	for i := uint64(0); left > 0; i++ {
+		truck := left / (trucks - i)
 		left -= truck
 		for loaded := uint64(0); loaded < truck; {
 			move := min(cfg.MoveKg, truck-loaded)

@@ -25,7 +25,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
-	"github.com/ewrchain/ewr/api/iotsim"
+	"github.com/ewrchain/ewr/simulators/iotsim"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ewrchain/ewr/iot/iotbench"
+	"github.com/ewrchain/ewr/simulators/iotbench"
 )
 
 func init() {

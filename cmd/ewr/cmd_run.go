@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/api"
-	"github.com/ewrchain/ewr/api/demo"
-	"github.com/ewrchain/ewr/api/iotsim"
+	"github.com/ewrchain/ewr/simulators/demo"
+	"github.com/ewrchain/ewr/simulators/iotsim"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
