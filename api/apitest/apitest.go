@@ -25,12 +25,12 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
-	"github.com/ewrchain/ewr/simulators/iotsim"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/simulators/iotsim"
 )
 
 // Options shape the system.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
-	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/simulators"
+	"github.com/ewrchain/ewr/simulators/demo"
 )
 
 func init() {

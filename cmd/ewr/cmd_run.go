@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/api"
-	"github.com/ewrchain/ewr/simulators/demo"
-	"github.com/ewrchain/ewr/simulators/iotsim"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/simulators/demo"
+	"github.com/ewrchain/ewr/simulators/iotsim"
 	_ "github.com/lib/pq" // the read model's driver
 	"github.com/nats-io/nats.go"
 )
