@@ -228,12 +228,13 @@ func TestDeviceSimulatorPhysics(t *testing.T) {
 	require.True(t, closingSeen, "the load-out finished")
 	tickets, closing, _, _ := s.LoadOutResult(ro)
 	assert.Equal(t, []iot.SealState{iot.SealOpen, iot.SealClosed}, doors)
-	assert.Equal(t, uint64(12+1), forklifts, "28 t in twelve 2.5 t forklift moves, then 2 t in one")
-	require.Len(t, tickets, 2, "two trucks: 28 t and 2 t")
+	assert.Equal(t, uint64(6+6), forklifts, "30 t loaded evenly on two trucks: six 2.5 t forklift moves each")
+	require.Len(t, tickets, 2, "two trucks of 15 t (at most 28 t each)")
 	var out uint64
 	for _, tk := range tickets {
 		assert.Equal(t, ro, tk.Ticket.ReleaseOrder)
 		assert.Equal(t, warehouse.Out, tk.Ticket.Direction)
+		assert.InDelta(t, 15_000, float64(tk.Ticket.Net), 60, "an even load")
 		out += tk.Ticket.Net
 	}
 	assert.InDelta(t, 30_000, float64(out), 120)
