@@ -249,7 +249,10 @@ func NewWarehouse(w *ledger.World, wh string, cfg DeviceConfig, seed uint64, clo
 		if d.Warehouse != wh {
 			continue
 		}
-		dev := &device{id: d.ID, bay: d.Bay, typ: d.Type, key: dk.Key, epoch: 1, battery: 1000, fw: sha256.Sum256([]byte("fw/" + d.Type.String() + "/1.4.2"))}
+		// A device boots into an epoch no lower than the clock's seconds
+		// (iot/device.Boot without its state file): a simulation started
+		// again on the same chain signs after everything it signed before.
+		dev := &device{id: d.ID, bay: d.Bay, typ: d.Type, key: dk.Key, epoch: uint64(max(now.Unix(), 1)), battery: 1000, fw: sha256.Sum256([]byte("fw/" + d.Type.String() + "/1.4.2"))}
 		dev.hbEvery = s.betweenLocked(cfg.HeartbeatMin, cfg.HeartbeatMax)
 		dev.nextHB = now.Add(time.Duration(s.mu.rng.Int64N(int64(dev.hbEvery))))
 		s.mu.devices[d.ID] = dev
@@ -524,7 +527,9 @@ func (s *Warehouse) weighLocked(dir warehouse.Direction, netKg uint64, ro string
 	tr := round(tare + tri())
 	s.mu.ticketN++
 	t := warehouse.WeighTicket{
-		Number: fmt.Sprintf("%s-%06d", s.mu.wb.id, s.mu.ticketN), Warehouse: s.id, Device: s.mu.wb.id, Direction: dir,
+		// Ticket numbers are unique per warehouse for ever: the
+		// weighbridge numbers them within its boot epoch.
+		Number: fmt.Sprintf("%s-%d-%06d", s.mu.wb.id, s.mu.wb.epoch, s.mu.ticketN), Warehouse: s.id, Device: s.mu.wb.id, Direction: dir,
 		Gross: g, Tare: tr, Net: g - tr, Unit: "kg", Plate: fmt.Sprintf("LU-B%05d", s.mu.rng.IntN(100_000)),
 		ReleaseOrder: ro, WeighedAt: at.Unix(),
 	}

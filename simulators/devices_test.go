@@ -257,5 +257,14 @@ func TestDeviceSimulatorPhysics(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, after)
-	assert.Equal(t, iot.Pos{Epoch: 2, Seq: 1}, after[0].Reading.Pos())
+	assert.Equal(t, iot.Pos{Epoch: 1_767_225_600 + 1, Seq: 1}, after[0].Reading.Pos(), "booted at the clock's seconds, then one more")
+
+	// The same simulation started again later on the same chain signs in
+	// a later epoch than anything before, and numbers tickets afresh
+	// without reusing one.
+	again, err := NewWarehouse(w, ledger.Warehouse1, DeviceConfig{CameraNoiseEvery: -1}, 11, clock)
+	require.NoError(t, err)
+	in2, err := again.Intake("BAY-02", 10_000)
+	require.NoError(t, err)
+	assert.NotEqual(t, in[0].Ticket.Number, in2[0].Ticket.Number, "ticket numbers are unique for ever")
 }

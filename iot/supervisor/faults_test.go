@@ -222,7 +222,7 @@ func TestFaultsEndToEnd(t *testing.T) {
 		lc := wh1Device("LC", 7)
 		now := time.Now().UnixMilli()
 		reading := func(dev string, seq uint64, ms int64, qty uint64, stable bool) iot.Reading {
-			return iot.Reading{Event: "doctored", Device: dev, Epoch: 1, Seq: seq, TimeMs: ms, Weight: &iot.BayWeight{Qty: qty, Unit: "kg", Stable: stable}}
+			return iot.Reading{Event: "doctored", Device: dev, Epoch: uint64(time.Now().Unix()) + 1_000, Seq: seq, TimeMs: ms, Weight: &iot.BayWeight{Qty: qty, Unit: "kg", Stable: stable}}
 		}
 		signed := func(r iot.Reading) iot.SignedReading { return iot.Sign(r, e.w.Devices[r.Device].Key) }
 		breach := func(k iot.AlertKind, ev ...iot.SignedReading) *iot.Breach {
