@@ -17,7 +17,7 @@ import (
 // `ewr device run` is the reference device: what a bay scale's, camera's,
 // door sensor's or weighbridge's gateway does with its readings. It reads
 // readings as JSON lines on standard input (the format is documented on
-// device.Parse's Line: one payload per line, e.g. {"weight": {"qty":
+// iot/device/line.go: one payload per line, e.g. {"weight": {"qty":
 // 40480, "unit": "kg", "stable": true}}), numbers each in the device's
 // boot epoch, signs it with the device key and publishes it on
 // ewr.readings.<warehouse>.<bay or _>.<device>.<kind> with message id

@@ -11,8 +11,8 @@ import (
 	"github.com/ewrchain/ewr/warehouse"
 )
 
-// Line is one reading as a device or gateway writes it to `ewr device
-// run`, one JSON object per line, in the API's snake_case form of
+// The line format: one reading as a device or gateway writes it to `ewr
+// device run`, one JSON object per line, in the API's snake_case form of
 // iot.Reading without the envelope the signer fills in:
 //
 //	{"weight": {"qty": 40480, "unit": "kg", "stable": true}}
@@ -29,8 +29,7 @@ import (
 // closed|open|broken; a ticket's direction is named as the API names it. A ticket is a weighbridge's
 // weigh ticket: the signer fills in its device and warehouse, and signs
 // the ticket with the device key as well as the reading. clip_hash and
-// firmware are 64 hex digits.
-type Line = json.RawMessage
+// firmware are 64 hex digits. Signer.Parse reads it.
 
 // ErrLine is a line that is not a reading.
 var ErrLine = errors.New("device: bad reading line")
