@@ -455,6 +455,10 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	blk := receipt.Block{Height: req.Height, Time: req.Time.Unix(), ChainID: chainID}
 	p.record = &ledger.BlockRecord{Height: req.Height, Time: blk.Time, Txs: make([]ledger.TxRecord, 0, len(req.Txs))}
 	state := newBlockState(tree, a.hot.forTree(tree))
+	// An upgrade due at this height rewrites its records before any tx.
+	if changed, _ := ledger.BeginBlock(state, pebbleState{a.db}, blk); len(changed) > 0 {
+		a.logger.Info("state upgrade applied", "height", req.Height, "records", len(changed)-1)
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	inBlock := make(map[[32]byte]struct{}, len(req.Txs))
 	for i, bt := range a.blockTxs(req.Hash, req.Txs, true) {

@@ -273,3 +273,38 @@ func parseU64(b []byte) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(b), nil
 }
+
+// pebbleState lists the committed state by key prefix from pebble's s/
+// keys, which hold exactly the tree's records after each Commit: a prefix
+// read costs what it returns, not a walk of the tree.
+type pebbleState struct{ db *pebble.DB }
+
+// Range implements ledger.Ranger (order: sorted keys).
+func (s pebbleState) Range(prefix string, fn func(key string, value []byte)) {
+	lo := stateKey(prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		panic(fmt.Sprintf("chainengine: state iterator: %v", err))
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		fn(string(it.Key()[len(prefixState):]), append([]byte(nil), it.Value()...))
+	}
+	if err := it.Error(); err != nil {
+		panic(fmt.Sprintf("chainengine: state iterator: %v", err))
+	}
+}
+
+// prefixEnd is the first key after every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+var _ ledger.Ranger = pebbleState{}

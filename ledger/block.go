@@ -59,6 +59,9 @@ type Signed struct {
 // memory).
 func (l *Ledger) ApplyBlock(st receipt.Store, blk receipt.Block, txs []Signed) *BlockRecord {
 	rec := &BlockRecord{Height: blk.Height, Time: blk.Time, Txs: make([]TxRecord, 0, len(txs))}
+	if r, ok := st.(Ranger); ok {
+		BeginBlock(st, r, blk)
+	}
 	for i, tx := range txs {
 		tr := TxRecord{Index: uint32(i), Signers: tx.Signers, OpType: tx.Op.Type()}
 		tr.Hash[0], tr.Hash[1] = byte(i>>8), byte(i)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/ewrchain/ewr/receipt"
 )
 
 // Wire and disk formats. A record's or op's canonical encoding is its
@@ -13,18 +15,24 @@ import (
 // every signer signed. Each record and op type therefore has a format
 // version, and testdata/formats.golden pins, per type, the version and
 // the layout it stands for; TestFormatsPinned fails when a layout
-// changes under the same version. Changing a format means: bump its
-// version here, write the state migration that rewrites the old records
-// (or keep decoding the old layout), and regenerate the golden files with
-// `go test ./ledger -run TestFormats -update`.
+// changes under the same version. Changing a record's format means:
+// register the new version with the old layout as a legacy
+// (receipt.RegisterFormat), add the Migration that raises it
+// (upgrade.go), and regenerate the golden files with
+// `go test ./ledger -run TestFormats -update`; the old layout stays pinned
+// as "record <kind>@<version>", since records in it stay on disk until the
+// consortium upgrades.
 
-// formatVersions holds the types whose format moved past 1.
-var formatVersions = map[string]uint16{}
+// opFormatVersions holds the op types whose format moved past 1.
+var opFormatVersions = map[string]uint16{}
 
 // FormatVersion is the format version of a record kind ("receipt") or op
 // type ("receipt.split").
 func FormatVersion(name string) uint16 {
-	if v, ok := formatVersions[name]; ok {
+	if r, ok := kindNamed(name); ok {
+		return uint16(receipt.CurrentFormat(r.typ))
+	}
+	if v, ok := opFormatVersions[name]; ok {
 		return v
 	}
 	return 1
@@ -37,11 +45,15 @@ type Format struct {
 	Type    reflect.Type
 }
 
-// Formats lists every record kind and op type, sorted by name.
+// Formats lists every record kind (with its legacy layouts) and op type,
+// sorted by name.
 func Formats() []Format {
 	var out []Format
 	for _, r := range recordTable {
 		out = append(out, Format{Name: "record " + r.kind, Version: FormatVersion(r.kind), Type: r.typ})
+		for _, l := range receipt.LegacyFormats(r.typ) {
+			out = append(out, Format{Name: fmt.Sprintf("record %s@%d", r.kind, l.Version), Version: uint16(l.Version), Type: reflect.TypeOf(l.Old)})
+		}
 	}
 	for _, op := range AllOps() {
 		out = append(out, Format{Name: "op " + op.Type(), Version: FormatVersion(op.Type()), Type: reflect.TypeOf(op).Elem()})

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/receipt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -179,4 +180,37 @@ func TestLayoutSeesEveryChange(t *testing.T) {
 		assert.NotEqual(t, base, Layout(reflect.TypeOf(other)), "%T", other)
 	}
 	assert.Equal(t, base, Layout(reflect.TypeOf(renamed{})), "a rename changes no byte")
+}
+
+// TestFormatsHaveUpgrades: a record type past its first format decodes
+// every earlier one and a migration raises it to the current one, so a
+// chain made by an earlier release can upgrade.
+func TestFormatsHaveUpgrades(t *testing.T) {
+	for _, r := range recordTable {
+		cur := receipt.CurrentFormat(r.typ)
+		legacy := map[byte]bool{}
+		for _, l := range receipt.LegacyFormats(r.typ) {
+			legacy[l.Version] = true
+		}
+		for v := byte(1); v < cur; v++ {
+			assert.True(t, legacy[v], "record %s: format %d has no legacy layout", r.kind, v)
+		}
+		if cur == 1 {
+			continue
+		}
+		raised := false
+		for _, m := range Migrations {
+			for _, k := range m.Formats {
+				raised = raised || (k.Kind == r.kind && k.Version == cur)
+			}
+		}
+		assert.True(t, raised, "record %s: no migration raises it to format %d", r.kind, cur)
+	}
+	for _, m := range Migrations {
+		for _, k := range m.Formats {
+			r, ok := kindNamed(k.Kind)
+			require.True(t, ok, "migration %s names record kind %q", m.Name, k.Kind)
+			assert.LessOrEqual(t, k.Version, receipt.CurrentFormat(r.typ), "migration %s", m.Name)
+		}
+	}
 }

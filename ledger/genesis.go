@@ -22,6 +22,10 @@ type Genesis struct {
 	// (migrated from a registry kept before; the benchmark's stock). Each
 	// lot's bay must exist and be free; its quantity is LockedQty.
 	Lots []warehouse.Lot `json:"lots,omitempty"`
+	// Formats are the record formats in force at the start, for a chain
+	// that starts on older formats than this binary's (a chain made by an
+	// earlier release; the upgrade tests). Absent: this binary's formats.
+	Formats []receipt.KindFormat `json:"formats,omitempty"`
 }
 
 // Bounds on the evidence window a consortium may set: a minute is barely
@@ -38,6 +42,21 @@ const (
 func InitState(st receipt.Store, g *Genesis) error {
 	x := &receipt.Exec{Store: st}
 	bad := func(format string, args ...any) error { return receipt.Errorf(ErrGenesis, format, args...) }
+	formats := currentFormats()
+	if g.Formats != nil {
+		formats = &receipt.Formats{Version: 1}
+		for _, k := range g.Formats {
+			r, ok := kindNamed(k.Kind)
+			if !ok || k.Version < 1 || k.Version > receipt.CurrentFormat(r.typ) {
+				return bad("format %d of record kind %q unknown", k.Version, k.Kind)
+			}
+			if k.Version > 1 {
+				formats.Set(k.Kind, k.Version)
+			}
+		}
+	}
+	receipt.Save(x, receipt.KeyFormats, formats)
+	x.Write = New().writeFormats(st)
 
 	seen := map[string]bool{}
 	for i := range g.Participants {

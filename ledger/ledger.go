@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync/atomic"
 
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/internal/canon"
@@ -29,6 +30,7 @@ func AllOps() []receipt.Op {
 	ops = append(ops, financing.Ops()...)
 	ops = append(ops, trading.Ops()...)
 	ops = append(ops, iot.Ops()...)
+	ops = append(ops, &ScheduleUpgrade{})
 	return ops
 }
 
@@ -98,6 +100,8 @@ type Ledger struct {
 	Registry *Registry
 	// Verify checks device signatures; nil means crypto/ed25519.
 	Verify func(pub, msg, sig []byte) bool
+
+	formats atomic.Pointer[formatsCache]
 }
 
 // New returns a ledger with every domain op registered.
@@ -119,7 +123,7 @@ func (l *Ledger) Apply(st receipt.Store, blk receipt.Block, signers []string, op
 	}
 	ov := NewOverlay(st)
 	x := &receipt.Exec{Block: blk, Signers: signers, Store: ov, Stock: stock, Verify: l.Verify,
-		Guards: guards}
+		Guards: guards, Write: l.writeFormats(st)}
 	if err := x.CheckSigners(); err != nil {
 		return Result{}, err
 	}

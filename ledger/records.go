@@ -12,13 +12,15 @@ import (
 	"github.com/ewrchain/ewr/warehouse"
 )
 
-// recordTable maps a state key prefix to the record type stored under it
-// and the name the API and the read model use for it.
-var recordTable = []struct {
+type recordType struct {
 	prefix string
 	kind   string
 	typ    reflect.Type
-}{
+}
+
+// recordTable maps a state key prefix to the record type stored under it
+// and the name the API and the read model use for it.
+var recordTable = []recordType{
 	{receipt.PrefixReceipt, "receipt", reflect.TypeOf(receipt.Receipt{})},
 	{receipt.PrefixPledge, "pledge", reflect.TypeOf(receipt.Pledge{})},
 	{receipt.PrefixParticipant, "participant", reflect.TypeOf(receipt.Participant{})},
@@ -44,6 +46,7 @@ var recordTable = []struct {
 	{iot.KeyRules, "iot_rules", reflect.TypeOf(iot.Rules{})},
 	{receipt.KeyConsortium, "consortium", reflect.TypeOf(receipt.Consortium{})},
 	{receipt.KeyParams, "params", reflect.TypeOf(receipt.Params{})},
+	{receipt.KeyFormats, "formats", reflect.TypeOf(receipt.Formats{})},
 }
 
 // Prefixes lists every record kind's key prefix (and the singleton keys),

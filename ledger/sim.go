@@ -31,6 +31,7 @@ func NewSim(w *World, chainID string, start int64) (*Sim, error) {
 func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
 	s.Block.Height++
 	if !s.record {
+		BeginBlock(s.Store, s.Store, s.Block)
 		return s.Ledger.Apply(s.Store, s.Block, signers, op)
 	}
 	rec := s.Ledger.ApplyBlock(s.Store, s.Block, []Signed{{Signers: signers, Op: op}})

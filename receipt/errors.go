@@ -155,4 +155,7 @@ var (
 	ErrUnitMismatch         = NewError(159, "unit_mismatch", KindRule, "receipt: unit differs from the lot's")
 	ErrPledgeTransferActive = NewError(160, "pledge_transfer_active", KindConflict, "pledge: receipt is being transferred with the pledgee's consent")
 	ErrTradeLocked          = NewError(161, "trade_locked", KindConflict, "receipt: locked by a trade; settle or cancel the trade")
+	ErrFormatNotInForce     = NewError(162, "format_not_in_force", KindConflict, "op: needs a record format the consortium has not upgraded to yet")
+	ErrUpgrade              = NewError(163, "upgrade_invalid", KindInvalid, "upgrade: unknown migration, past height or one already pending")
+	ErrKeyRotation          = NewError(164, "key_rotation_invalid", KindInvalid, "participant: key rotation refused")
 )

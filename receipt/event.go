@@ -40,6 +40,9 @@ const (
 	EvParticipantRegistered = "participant.registered"
 	EvParticipantSuspended  = "participant.suspended"
 	EvParticipantReinstated = "participant.reinstated"
+	EvParticipantKeyRotated = "participant.key_rotated"
+	EvUpgradeScheduled      = "upgrade.scheduled"
+	EvUpgradeApplied        = "upgrade.applied"
 
 	EvReceiptIssued     = "receipt.issued"
 	EvTransferInitiated = "receipt.transfer_initiated"

@@ -3,9 +3,8 @@ package receipt
 import (
 	"crypto/ed25519"
 	"fmt"
+	"reflect"
 	"strconv"
-
-	"github.com/ewrchain/ewr/internal/canon"
 )
 
 // Block is the context a transition runs in. Block time is the only clock:
@@ -76,6 +75,9 @@ type Exec struct {
 	Verify func(pub, msg, sig []byte) bool
 	// Guards let domain packages built on this one veto receipt transitions.
 	Guards Guards
+	// Write names the record types still written at an older format, until
+	// the consortium's upgrade (nil: all at their current format).
+	Write WriteFormats
 
 	events []Event
 	params *Params
@@ -147,23 +149,6 @@ func (x *Exec) Params() *Params {
 	return x.params
 }
 
-// recordVersion is the leading byte of every stored record: the schema
-// version of its canonical encoding.
-const recordVersion = 1
-
-// EncodeRecord is the canonical stored form of a record.
-func EncodeRecord(v any) []byte {
-	return canon.Append([]byte{recordVersion}, v)
-}
-
-// DecodeRecord decodes a stored record.
-func DecodeRecord(b []byte, v any) error {
-	if len(b) == 0 || b[0] != recordVersion {
-		return fmt.Errorf("receipt: record schema version %v unknown", b[:min(1, len(b))])
-	}
-	return canon.Unmarshal(b[1:], v)
-}
-
 // Load reads and decodes the record at key. A record that does not decode
 // is corrupt state, which no op can cause: it panics.
 func Load[T any](x *Exec, key string) (*T, bool) {
@@ -209,6 +194,14 @@ func Save(x *Exec, key string, v any) {
 	case *Pledge:
 		x.remember(key, r)
 	}
+	if f, behind := x.Write[reflect.TypeOf(v).Elem()]; behind {
+		b, err := EncodeRecordAt(v, f)
+		if err != nil {
+			panic(err.Error())
+		}
+		x.Store.Set(key, b)
+		return
+	}
 	x.Store.Set(key, EncodeRecord(v))
 }
 
@@ -222,6 +215,7 @@ func Has(x *Exec, key string) bool {
 const (
 	KeyConsortium = "c/consortium"
 	KeyParams     = "c/params"
+	KeyFormats    = "c/formats"
 )
 
 // Key prefixes of the receipt's records: the state's key layout is the

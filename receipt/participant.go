@@ -3,6 +3,7 @@ package receipt
 import (
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -120,7 +121,44 @@ type Participant struct {
 	PubKey  PubKey
 	Status  ParticipantStatus
 	Version uint64
+	// Retired are the keys it signed with before, oldest first, each with
+	// the height at which its successor took over: a signature a retired
+	// key made before that height (a draft, a proof's history) stays its own.
+	// Format 2; format 1 records have none.
+	Retired []RetiredKey
 }
+
+// RetiredKey is a participant's former signing key.
+type RetiredKey struct {
+	PubKey PubKey
+	Until  int64 // the height whose block put the next key in its place
+}
+
+// participantV1 is the participant record's first layout, before key
+// rotation.
+type participantV1 struct {
+	ID      string
+	Name    string
+	Roles   Role
+	PubKey  PubKey
+	Status  ParticipantStatus
+	Version uint64
+}
+
+// ParticipantFormat is the participant record's format with key rotation.
+const ParticipantFormat = 2
+
+var _ = RegisterFormat(Participant{}, ParticipantFormat, Legacy{
+	Version: 1, Old: participantV1{},
+	Up: func(old any) any {
+		o := old.(*participantV1)
+		return &Participant{ID: o.ID, Name: o.Name, Roles: o.Roles, PubKey: o.PubKey, Status: o.Status, Version: o.Version}
+	},
+	Down: func(cur any) any {
+		c := cur.(*Participant)
+		return &participantV1{ID: c.ID, Name: c.Name, Roles: c.Roles, PubKey: c.PubKey, Status: c.Status, Version: c.Version}
+	},
+})
 
 // Consortium is who governs membership: the admins and how many of them
 // must sign a membership change.
@@ -428,3 +466,72 @@ func (op *ReinstateParticipant) Apply(x *Exec) error {
 	x.Emit(EvParticipantReinstated, Refs(RefParticipant, p.ID), Attr{"reason", op.Reason})
 	return nil
 }
+
+// RotateKey replaces a participant's signing key. Signed by the
+// participant with its current key, or, for a key that was lost, by the
+// admins' quorum. Needs the participant record's format 2 in force. The
+// new key signs every later tx; a key once retired never returns.
+type RotateKey struct {
+	ID      string
+	NewKey  PubKey
+	Version uint64 // the participant version the signer saw
+}
+
+func (*RotateKey) Type() string { return "participant.rotate_key" }
+
+func (op *RotateKey) Check() error {
+	if err := CheckID("participant", op.ID); err != nil {
+		return err
+	}
+	if op.NewKey == (PubKey{}) {
+		return errf(ErrMissingField, "new key")
+	}
+	return CheckVersion("participant", op.Version)
+}
+
+// Cosigners: the participant itself needs nobody; an admin acting for it
+// needs the quorum.
+func (op *RotateKey) Cosigners(x *Exec, actor string) []string {
+	if actor == op.ID {
+		return nil
+	}
+	return AdminCosigners(x, actor)
+}
+
+func (op *RotateKey) Apply(x *Exec) error {
+	if err := x.RequireFormat(Participant{}, ParticipantFormat); err != nil {
+		return err
+	}
+	if x.Actor() != op.ID {
+		if err := x.RequireAdmins(); err != nil {
+			return err
+		}
+	}
+	p, err := x.Participant(op.ID)
+	if err != nil {
+		return err
+	}
+	if p.Version != op.Version {
+		return errf(ErrStaleVersion, "participant %s is at version %d, op names %d", p.ID, p.Version, op.Version)
+	}
+	if p.PubKey == op.NewKey {
+		return errf(ErrKeyRotation, "%s already signs with that key", p.ID)
+	}
+	for _, r := range p.Retired {
+		if r.PubKey == op.NewKey {
+			return errf(ErrKeyRotation, "%s retired that key at height %d", p.ID, r.Until)
+		}
+	}
+	if len(p.Retired) >= MaxRetiredKeys {
+		return errf(ErrLimit, "%s has rotated %d times", p.ID, len(p.Retired))
+	}
+	p.Retired = append(p.Retired, RetiredKey{PubKey: p.PubKey, Until: x.Block.Height})
+	p.PubKey = op.NewKey
+	p.Version++
+	Save(x, ParticipantKey(p.ID), p)
+	x.Emit(EvParticipantKeyRotated, Refs(RefParticipant, p.ID), Attr{"retired_keys", strconv.Itoa(len(p.Retired))})
+	return nil
+}
+
+// MaxRetiredKeys bounds a participant's key history.
+const MaxRetiredKeys = 64

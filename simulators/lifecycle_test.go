@@ -42,6 +42,9 @@ func TestTourInMemoryCoversEveryOp(t *testing.T) {
 		}
 	}
 	for _, op := range ledger.AllOps() {
+		if _, upgrade := op.(*ledger.ScheduleUpgrade); upgrade {
+			continue // needs a chain on older formats: ledger's and chainengine's upgrade tests
+		}
 		require.True(t, applied[op.Type()], "op %s never applied by lifecycle + tour", op.Type())
 	}
 }

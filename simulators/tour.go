@@ -1,6 +1,7 @@
 package simulators
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -42,6 +43,8 @@ func (s *Tour) Run(ctx context.Context) error {
 	pk := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
 	reg := &receipt.RegisterParticipant{ID: newcomer, Name: "Gamma Trading " + tag, Roles: receipt.RoleTrader}
 	copy(reg.PubKey[:], pk)
+	var rotated receipt.PubKey
+	copy(rotated[:], ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey))
 	wh := id("WH")
 	dev := &warehouse.RegisterDevice{ID: id("LC"), Kind: warehouse.BayScale, Warehouse: wh, Bay: "B1", CalibratedUntil: now + 365*86400}
 	copy(dev.PubKey[:], pk)
@@ -53,6 +56,7 @@ func (s *Tour) Run(ctx context.Context) error {
 		{"register a participant", admins, reg},
 		{"suspend it", admins, &receipt.SuspendParticipant{ID: newcomer, Reason: "KYC refresh"}},
 		{"reinstate it", admins, &receipt.ReinstateParticipant{ID: newcomer, Reason: "KYC done"}},
+		{"replace its lost key", admins, &receipt.RotateKey{ID: newcomer, NewKey: rotated, Version: 3}},
 		{"register a warehouse", admins, &warehouse.RegisterWarehouse{ID: wh, Name: "Tianjin Port Store " + tag, Location: "Tianjin", Operator: ledger.Operator2, CollateralManager: ledger.Inspector2}},
 		{"add a bay", []string{ledger.Operator2}, &warehouse.AddBay{Warehouse: wh, Bay: "B1", TareKg: 350}},
 		{"record its tare, witnessed", []string{ledger.Operator2, ledger.Inspector2}, &warehouse.SetBayTare{Warehouse: wh, Bay: "B1", TareKg: 420}},
