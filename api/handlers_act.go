@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
-	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/gofiber/fiber/v2"
 )
@@ -82,94 +80,60 @@ func (rc *reqCtx) now() int64 { return max(time.Now().Unix(), rc.s.svc.lastBlock
 
 func same(id string) func(receipt.Op) string { return func(receipt.Op) string { return id } }
 
-// Receipts.
+// Action constructors: every action route of the table is one of these.
+// The handler reads the path's {id} and a body, builds the op and acts.
 
-func (s *Server) issueReceipt(rc *reqCtx) error {
-	var op warehouse.IssueReceipt
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	if op.ID == "" {
-		op.ID = newID("WR")
-	}
-	return rc.act(&op, "receipt", func(o receipt.Op) string { return o.(*warehouse.IssueReceipt).ID })
+// onR is an action on the record the path's {id} names: the body is a Req,
+// build makes the op of it; the answer shows that record, of kind.
+func onR[Req any](path, tag, cli, summary, kind string, build func(rc *reqCtx, id string, req *Req) (receipt.Op, error)) *Route {
+	return actR(path, tag, cli, summary, typ[Req](), func(rc *reqCtx) error {
+		id, err := rc.id("id")
+		if err != nil {
+			return err
+		}
+		var req Req
+		if err := rc.body(&req); err != nil {
+			return err
+		}
+		op, err := build(rc, id, &req)
+		if err != nil {
+			return err
+		}
+		return rc.act(op, kind, same(id))
+	})
 }
 
-func (s *Server) transfer(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req TransferRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	if req.Deadline == 0 {
-		req.Deadline = rc.now() + 86400
-	}
-	return rc.act(&receipt.InitiateTransfer{Receipt: id, Version: req.Version, To: req.To, Deadline: req.Deadline}, "receipt", same(id))
+// on is onR for a build that needs nothing but the id and the body.
+func on[Req any](path, tag, cli, summary, kind string, build func(id string, req *Req) receipt.Op) *Route {
+	return onR(path, tag, cli, summary, kind, func(_ *reqCtx, id string, req *Req) (receipt.Op, error) { return build(id, req), nil })
 }
 
-func (s *Server) acceptTransfer(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req VersionRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.AcceptTransfer{Receipt: id, Version: req.Version}, "receipt", same(id))
+// newR creates a record: the body is the op itself (a T); fill sets what
+// the client may leave out (an id, a deadline) and names the record made,
+// of kind (kind "": the answer shows no record).
+func newR[T any, P interface {
+	*T
+	receipt.Op
+}](path, tag, cli, summary, kind string, fill func(rc *reqCtx, op P) string) *Route {
+	return createR(path, tag, cli, summary, typ[T](), func(rc *reqCtx) error {
+		op := P(new(T))
+		if err := rc.body(op); err != nil {
+			return err
+		}
+		id := fill(rc, op)
+		if kind == "" {
+			return rc.act(op, "", nil)
+		}
+		return rc.act(op, kind, same(id))
+	})
 }
 
-func (s *Server) cancelTransfer(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
+// orNew is id, or a new one with prefix when the client left it empty.
+func orNew(id *string, prefix string) string {
+	if *id == "" {
+		*id = newID(prefix)
 	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	return rc.act(&receipt.CancelTransfer{Receipt: id}, "receipt", same(id))
-}
-
-func (s *Server) split(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req SplitRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Split{Receipt: id, Version: req.Version, Parts: req.Parts}, "receipt", same(id))
-}
-
-func (s *Server) merge(rc *reqCtx) error {
-	var op receipt.Merge
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	if op.Into == "" {
-		op.Into = newID("WR")
-	}
-	return rc.act(&op, "receipt", func(o receipt.Op) string { return o.(*receipt.Merge).Into })
-}
-
-func (s *Server) pledge(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req PledgeRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	if req.Pledge == "" {
-		req.Pledge = newID("PL")
-	}
-	op := &receipt.RequestPledge{Pledge: req.Pledge, Receipt: id, Version: req.Version, Bank: req.Bank, Maturity: req.Maturity}
-	return rc.act(op, "pledge", func(o receipt.Op) string { return o.(*receipt.RequestPledge).Pledge })
+	return *id
 }
 
 // receiptPledge is the receipt's current pledge, or the rule error.
@@ -184,489 +148,11 @@ func (rc *reqCtx) receiptPledge(id string) (string, error) {
 	return r.Pledge, nil
 }
 
-func (s *Server) confirmOnReceipt(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ConfirmPledgeRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	pl, err := rc.receiptPledge(id)
-	if err != nil {
-		return err
-	}
-	return rc.act(&receipt.ConfirmPledge{Pledge: pl, ReceiptVersion: req.ReceiptVersion}, "receipt", same(id))
-}
-
-func (s *Server) releaseOnReceipt(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	pl, err := rc.receiptPledge(id)
-	if err != nil {
-		return err
-	}
-	return rc.act(&receipt.ReleasePledge{Pledge: pl}, "receipt", same(id))
-}
-
-func (s *Server) deliver(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req DeliverRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	if req.Quantity == 0 {
-		if r, ok := get[receipt.Receipt](rc.state(), receipt.ReceiptKey(id)); ok {
-			req.Quantity = r.Quantity
-		}
-	}
-	return rc.act(&warehouse.RequestDelivery{Receipt: id, Version: req.Version, Quantity: req.Quantity}, "receipt", same(id))
-}
-
-func (s *Server) freeze(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Freeze{Receipt: id, Reason: req.Reason}, "receipt", same(id))
-}
-
-func (s *Server) unfreeze(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Unfreeze{Receipt: id, Reason: req.Reason}, "receipt", same(id))
-}
-
-func (s *Server) expire(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Expire{Receipt: id}, "receipt", same(id))
-}
-
-func (s *Server) void(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req VersionReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Void{Receipt: id, Version: req.Version, Reason: req.Reason}, "receipt", same(id))
-}
-
-func (s *Server) amend(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req AmendRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.Amend{Receipt: id, Version: req.Version, Description: req.Description,
-		ThirdPartyClaims: req.ThirdPartyClaims, Insurance: req.Insurance}, "receipt", same(id))
-}
-
-// Pledges.
-
-func (s *Server) pledgeAction(rc *reqCtx, mk func(id string) (receipt.Op, error)) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	op, err := mk(id)
-	if err != nil {
-		return err
-	}
-	return rc.act(op, "pledge", same(id))
-}
-
-func (s *Server) confirmPledge(rc *reqCtx) error {
-	return s.pledgeAction(rc, func(id string) (receipt.Op, error) {
-		var req ConfirmPledgeRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &receipt.ConfirmPledge{Pledge: id, ReceiptVersion: req.ReceiptVersion}, nil
-	})
-}
-
-func (s *Server) rejectPledge(rc *reqCtx) error {
-	return s.pledgeAction(rc, func(id string) (receipt.Op, error) {
-		var req ReasonRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &receipt.RejectPledge{Pledge: id, Reason: req.Reason}, nil
-	})
-}
-
-func (s *Server) withdrawPledge(rc *reqCtx) error {
-	return s.pledgeAction(rc, func(id string) (receipt.Op, error) {
-		return &receipt.WithdrawPledgeRequest{Pledge: id}, rc.body(&Empty{})
-	})
-}
-
-func (s *Server) releasePledge(rc *reqCtx) error {
-	return s.pledgeAction(rc, func(id string) (receipt.Op, error) {
-		return &receipt.ReleasePledge{Pledge: id}, rc.body(&Empty{})
-	})
-}
-
-func (s *Server) invokePledge(rc *reqCtx) error {
-	return s.pledgeAction(rc, func(id string) (receipt.Op, error) {
-		return &receipt.InvokePledge{Pledge: id}, rc.body(&Empty{})
-	})
-}
-
-// Lots and deliveries.
-
-func (s *Server) registerLot(rc *reqCtx) error {
-	var op warehouse.RegisterStock
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	if op.Lot == "" {
-		op.Lot = newID("LOT")
-	}
-	return rc.act(&op, "lot", func(o receipt.Op) string { return o.(*warehouse.RegisterStock).Lot })
-}
-
-func (s *Server) recount(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req RecountRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&iot.Recount{Lot: id, Counted: req.Counted, Baseline: req.Baseline, Note: req.Note}, "lot", same(id))
-}
-
-func (s *Server) confirmDelivery(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req TicketsRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
+// confirmDelivery is the op of a delivery's confirmation request.
+func confirmDelivery(id string, req *TicketsRequest) receipt.Op {
 	op := &warehouse.ConfirmDelivery{ReleaseOrder: id, Tickets: req.Tickets}
 	if req.ClosingReading != nil {
 		op.Closing = iot.Encode(req.ClosingReading)
 	}
-	return rc.act(op, "release_order", same(id))
-}
-
-func (s *Server) cancelDelivery(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.CancelDelivery{ReleaseOrder: id}, "release_order", same(id))
-}
-
-// Participants, warehouses, devices.
-
-func (s *Server) registerParticipant(rc *reqCtx) error {
-	var op receipt.RegisterParticipant
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	return rc.act(&op, "participant", func(o receipt.Op) string { return o.(*receipt.RegisterParticipant).ID })
-}
-
-func (s *Server) suspendParticipant(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.SuspendParticipant{ID: id, Reason: req.Reason}, "participant", same(id))
-}
-
-func (s *Server) reinstateParticipant(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&receipt.ReinstateParticipant{ID: id, Reason: req.Reason}, "participant", same(id))
-}
-
-func (s *Server) registerWarehouse(rc *reqCtx) error {
-	var op warehouse.RegisterWarehouse
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	return rc.act(&op, "warehouse", func(o receipt.Op) string { return o.(*warehouse.RegisterWarehouse).ID })
-}
-
-func (s *Server) addBay(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req BayRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.AddBay{Warehouse: id, Bay: req.Bay, TareKg: req.TareKg}, "warehouse", same(id))
-}
-
-func (s *Server) setBayTare(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	bay, err := rc.id("bay")
-	if err != nil {
-		return err
-	}
-	var req TareRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.SetBayTare{Warehouse: id, Bay: bay, TareKg: req.TareKg}, "warehouse", same(id))
-}
-
-func (s *Server) setSupervisors(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req SupervisorsRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.SetSupervisors{Warehouse: id, Supervisors: req.Supervisors}, "warehouse", same(id))
-}
-
-func (s *Server) registerDevice(rc *reqCtx) error {
-	var op warehouse.RegisterDevice
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	return rc.act(&op, "device", func(o receipt.Op) string { return o.(*warehouse.RegisterDevice).ID })
-}
-
-func (s *Server) suspendDevice(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.SuspendDevice{ID: id, Reason: req.Reason}, "device", same(id))
-}
-
-func (s *Server) calibrateDevice(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req CalibrateRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&warehouse.CalibrateDevice{ID: id, CalibratedUntil: req.CalibratedUntil, Certificate: req.Certificate}, "device", same(id))
-}
-
-// Financing.
-
-func (s *Server) setPolicy(rc *reqCtx) error {
-	var op financing.SetCreditPolicy
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	return rc.act(&op, "", nil)
-}
-
-func (s *Server) postPrice(rc *reqCtx) error {
-	var op financing.PostPrice
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	return rc.act(&op, "", nil)
-}
-
-func (s *Server) openLoan(rc *reqCtx) error {
-	var op financing.OpenLoan
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	if op.Loan == "" {
-		op.Loan = newID("LN")
-	}
-	return rc.act(&op, "loan", func(o receipt.Op) string { return o.(*financing.OpenLoan).Loan })
-}
-
-func (s *Server) loanAction(rc *reqCtx, mk func(id string) (receipt.Op, error)) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	op, err := mk(id)
-	if err != nil {
-		return err
-	}
-	return rc.act(op, "loan", same(id))
-}
-
-func (s *Server) disburse(rc *reqCtx) error {
-	return s.loanAction(rc, func(id string) (receipt.Op, error) {
-		var req AmountRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &financing.RecordDisbursement{Loan: id, Amount: req.Amount, Ref: req.Ref}, nil
-	})
-}
-
-func (s *Server) repay(rc *reqCtx) error {
-	return s.loanAction(rc, func(id string) (receipt.Op, error) {
-		var req AmountRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &financing.RecordRepayment{Loan: id, Amount: req.Amount, Ref: req.Ref}, nil
-	})
-}
-
-func (s *Server) addCollateral(rc *reqCtx) error {
-	return s.loanAction(rc, func(id string) (receipt.Op, error) {
-		var req PledgesRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &financing.AddCollateral{Loan: id, Pledges: req.Pledges}, nil
-	})
-}
-
-func (s *Server) markDefault(rc *reqCtx) error {
-	return s.loanAction(rc, func(id string) (receipt.Op, error) {
-		return &financing.MarkDefault{Loan: id}, rc.body(&Empty{})
-	})
-}
-
-func (s *Server) cancelLoan(rc *reqCtx) error {
-	return s.loanAction(rc, func(id string) (receipt.Op, error) {
-		var req ReasonRequest
-		if err := rc.body(&req); err != nil {
-			return nil, err
-		}
-		return &financing.CancelLoan{Loan: id, Reason: req.Reason}, nil
-	})
-}
-
-// Trading.
-
-func (s *Server) createOffer(rc *reqCtx) error {
-	var op trading.CreateOffer
-	if err := rc.body(&op); err != nil {
-		return err
-	}
-	if op.Offer == "" {
-		op.Offer = newID("OF")
-	}
-	if op.Deadline == 0 {
-		op.Deadline = rc.now() + 86400
-	}
-	return rc.act(&op, "offer", func(o receipt.Op) string { return o.(*trading.CreateOffer).Offer })
-}
-
-func (s *Server) withdrawOffer(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	return rc.act(&trading.WithdrawOffer{Offer: id}, "offer", same(id))
-}
-
-func (s *Server) acceptOffer(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req AcceptOfferRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&trading.AcceptOffer{Offer: id, BuyerBank: req.BuyerBank}, "trade", same(id))
-}
-
-func (s *Server) fundTrade(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req FundRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&trading.ConfirmFunds{Trade: id, AmountMinor: req.AmountMinor, Currency: req.Currency, EscrowRef: req.EscrowRef}, "trade", same(id))
-}
-
-func (s *Server) settle(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	if err := rc.body(&Empty{}); err != nil {
-		return err
-	}
-	return rc.act(&trading.Settle{Trade: id}, "settlement", same(id))
-}
-
-func (s *Server) cancelTrade(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	var req ReasonRequest
-	if err := rc.body(&req); err != nil {
-		return err
-	}
-	return rc.act(&trading.CancelTrade{Trade: id, Reason: req.Reason}, "trade", same(id))
+	return op
 }

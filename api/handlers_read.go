@@ -104,6 +104,10 @@ func (s *Server) record(kind string) func(rc *reqCtx) error {
 	}
 }
 
+func (s *Server) formats(rc *reqCtx) error {
+	return rc.reply(http.StatusOK, receipt.FormatsInForce(rc.state()))
+}
+
 func (s *Server) receipt(rc *reqCtx) error {
 	id, err := rc.id("id")
 	if err != nil {

@@ -57,6 +57,7 @@ var notReached = map[string]string{
 	warehouse.ErrLotTooManyReceipts.Name: "needs 5,000 live receipts on one lot",
 	financing.ErrTooManyLoans.Name:       "needs 1,000 open loans on one commodity",
 	ledger.ErrGenesis.Name:               "genesis only",
+	receipt.ErrFormatNotInForce.Name:     "needs a chain on an older format: chainengine's upgrade test reaches it on chain",
 	api.PTxReplay.Name:                   "the node answers a replay with the first outcome (idempotent), never with this",
 	api.PNodeBusy.Name:                   "load-dependent: 100,000 txs waiting on one node",
 	api.PMempoolFull.Name:                "load-dependent: a full mempool",
@@ -146,6 +147,16 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.post("missing_role", pA, "/v1/receipts/"+r1+"/freeze", api.ReasonRequest{Reason: "x"})
 	c.draftRefused("admin_quorum", &receipt.SuspendParticipant{ID: pB, Reason: "x"}, pAD1)
 	c.draftRefused("cosigner_missing", &receipt.Amend{Receipt: r1, Version: 1, Description: "y", ThirdPartyClaims: "none"}, pWO)
+	// State upgrades and key rotation: this chain is on the current formats.
+	var formats receipt.Formats
+	require.NoError(t, c.as(pA).Get(c.ctx, "/v1/formats", &formats))
+	require.Equal(t, byte(receipt.ParticipantFormat), formats.Of("participant"))
+	c.post("upgrade_invalid", pAD1, "/v1/upgrades", ledger.ScheduleUpgrade{Migration: "no-such-migration", Height: 1 << 40, Version: formats.Version})
+	c.draftRefused("upgrade_invalid", &ledger.ScheduleUpgrade{Migration: "participant-key-history", Height: 1 << 40, Version: formats.Version}, pAD1, pAD2)
+	var pa receipt.Participant
+	require.NoError(t, c.as(pA).Get(c.ctx, "/v1/participants/"+pA, &pa))
+	c.post("key_rotation_invalid", pA, "/v1/participants/"+pA+"/rotate-key", api.RotateKeyRequest{NewKey: pa.PubKey, Version: pa.Version})
+	c.post("stale_version", pA, "/v1/participants/"+pA+"/rotate-key", api.RotateKeyRequest{NewKey: receipt.PubKey{1}, Version: pa.Version + 1})
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)).Public().(ed25519.PublicKey)
 	var pk receipt.PubKey
 	copy(pk[:], pub)

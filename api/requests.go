@@ -248,3 +248,9 @@ type Me struct {
 	Participant *receipt.Participant `json:"participant"`
 	HoldsKey    bool                 `json:"holds_key"`
 }
+
+// RotateKeyRequest replaces a participant's signing key.
+type RotateKeyRequest struct {
+	NewKey  receipt.PubKey `json:"new_key"`
+	Version uint64         `json:"version"` // the participant's version the signer saw
+}

@@ -453,6 +453,9 @@ func testScenarios(t *testing.T, sys *apitest.System, c *caller) {
 		if strings.HasPrefix(op.Type(), "iot.") {
 			continue // the supervisor's, not the API's
 		}
+		if _, upgrade := op.(*ledger.ScheduleUpgrade); upgrade {
+			continue // needs a chain on older formats: chainengine's upgrade test
+		}
 		assert.True(t, applied[op.Type()], "op %s never applied", op.Type())
 	}
 	for i := range 4 {
