@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -139,7 +138,7 @@ func (s *Server) receipt(rc *reqCtx) error {
 // readPage answers a page of records from the read model while it is up
 // (fromIndex), else by walking the chain state's records under prefix that
 // keep picks: the same answer, the first by index.
-func readPage[T any](s *Server, rc *reqCtx, pg indexer.Page, fromIndex func(*indexer.Queries) ([]*T, string, error), prefix string, keep func(*T) bool) error {
+func readPage[T any](s *Server, rc *reqCtx, pg indexer.Page, fromIndex func(*indexer.Queries) ([]*T, string, error), prefix string, f indexer.Filter[T]) error {
 	var items []*T
 	var next string
 	if q := s.queries(); q != nil {
@@ -148,7 +147,7 @@ func readPage[T any](s *Server, rc *reqCtx, pg indexer.Page, fromIndex func(*ind
 			return err
 		}
 	} else {
-		items, next = walk[T](rc.state(), prefix, pg, keep)
+		items, next = walk[T](rc.state(), prefix, pg, f.Match)
 	}
 	if items == nil {
 		items = []*T{}
@@ -238,11 +237,10 @@ func (s *Server) warehouseLots(rc *reqCtx) error {
 			return failf(PInvalidParameter, "status: %v", err)
 		}
 	}
+	f := indexer.LotFilter{Warehouse: id, Unhealthy: unhealthy, Status: status}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.Lot, string, error) {
-		return q.Lots(rc.ctx(), id, indexer.LotFilter{Unhealthy: unhealthy, Status: status}, pg)
-	}, warehouse.PrefixLot, func(l *warehouse.Lot) bool {
-		return l.Warehouse == id && (!unhealthy || l.Health != warehouse.HealthOK) && (status == 0 || l.Status == status)
-	})
+		return q.Lots(rc.ctx(), id, f, pg)
+	}, warehouse.PrefixLot, f.Filter())
 }
 
 func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
@@ -256,9 +254,7 @@ func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
 	}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.ReleaseOrder, string, error) {
 		return q.OpenReleaseOrders(rc.ctx(), id, pg)
-	}, warehouse.PrefixReleaseOrder, func(o *warehouse.ReleaseOrder) bool {
-		return o.Warehouse == id && o.Status == warehouse.ROOpen
-	})
+	}, warehouse.PrefixReleaseOrder, indexer.ReleaseOrderFilter{Warehouse: id, Open: true}.Filter())
 }
 
 func (s *Server) devices(rc *reqCtx) error {
@@ -342,11 +338,10 @@ func (s *Server) lotReceipts(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	f := indexer.ReceiptFilter{Lot: id, Live: live}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
-		return q.ReceiptsOnLot(rc.ctx(), id, indexer.ReceiptFilter{Live: live}, pg)
-	}, receipt.PrefixReceipt, func(r *receipt.Receipt) bool {
-		return r.Lot == id && (!live || r.State.Live())
-	})
+		return q.Receipts(rc.ctx(), f, pg)
+	}, receipt.PrefixReceipt, f.Filter())
 }
 
 func (s *Server) receipts(rc *reqCtx) error {
@@ -372,19 +367,10 @@ func (s *Server) receipts(rc *reqCtx) error {
 	if holder == "" && lot == "" {
 		holder = rc.who
 	}
+	f := indexer.ReceiptFilter{Holder: holder, Lot: lot, States: states, Live: live}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
-		f := indexer.ReceiptFilter{States: states, Live: live}
-		if holder != "" {
-			f.Lot = lot
-			return q.ReceiptsByHolder(rc.ctx(), holder, f, pg)
-		}
-		return q.ReceiptsOnLot(rc.ctx(), lot, f, pg)
-	}, receipt.PrefixReceipt, func(r *receipt.Receipt) bool {
-		if (holder != "" && r.Holder != holder) || (lot != "" && r.Lot != lot) || (live && !r.State.Live()) {
-			return false
-		}
-		return len(states) == 0 || slices.Contains(states, r.State)
-	})
+		return q.Receipts(rc.ctx(), f, pg)
+	}, receipt.PrefixReceipt, f.Filter())
 }
 
 func (s *Server) receiptHistory(rc *reqCtx) error {
@@ -501,9 +487,10 @@ func (s *Server) receiptPledges(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	f := indexer.PledgeFilter{Receipt: id}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
-		return q.PledgesOfReceipt(rc.ctx(), id, pg)
-	}, receipt.PrefixPledge, func(p *receipt.Pledge) bool { return p.Receipt == id })
+		return q.Pledges(rc.ctx(), f, pg)
+	}, receipt.PrefixPledge, f.Filter())
 }
 
 func (s *Server) precheck(rc *reqCtx) error {
@@ -586,11 +573,10 @@ func (s *Server) pledges(rc *reqCtx) error {
 			statuses = append(statuses, st)
 		}
 	}
+	f := indexer.PledgeFilter{Bank: bank, Statuses: statuses}
 	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
-		return q.PledgesByBank(rc.ctx(), bank, statuses, pg)
-	}, receipt.PrefixPledge, func(p *receipt.Pledge) bool {
-		return p.Bank == bank && (len(statuses) == 0 || slices.Contains(statuses, p.Status))
-	})
+		return q.Pledges(rc.ctx(), f, pg)
+	}, receipt.PrefixPledge, f.Filter())
 }
 
 func (s *Server) policies(rc *reqCtx) error {
@@ -617,14 +603,12 @@ func (s *Server) prices(rc *reqCtx) error {
 
 // loanFilter reads ?bank= and ?borrower=; neither means the token's
 // participant on either side.
-func (rc *reqCtx) loanFilter() func(*financing.Loan) bool {
+func (rc *reqCtx) loanFilter() indexer.LoanFilter {
 	bank, borrower := rc.c.Query("bank"), rc.c.Query("borrower")
 	if bank == "" && borrower == "" {
-		return func(l *financing.Loan) bool { return l.Bank == rc.who || l.Borrower == rc.who }
+		return indexer.LoanFilter{Party: rc.who}
 	}
-	return func(l *financing.Loan) bool {
-		return (bank == "" || l.Bank == bank) && (borrower == "" || l.Borrower == borrower)
-	}
+	return indexer.LoanFilter{Bank: bank, Borrower: borrower}
 }
 
 func (s *Server) loans(rc *reqCtx) error {
@@ -638,11 +622,13 @@ func (s *Server) loans(rc *reqCtx) error {
 			return failf(PInvalidParameter, "status: %v", err)
 		}
 	}
-	keep := rc.loanFilter()
-	items, next := walk[financing.Loan](rc.state(), financing.PrefixLoan, pg, func(l *financing.Loan) bool {
-		return keep(l) && (status == 0 || l.Status == status)
-	})
-	return rc.list(items, next)
+	f := rc.loanFilter()
+	if status != 0 {
+		f.Statuses = []financing.LoanStatus{status}
+	}
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*financing.Loan, string, error) {
+		return q.Loans(rc.ctx(), f, pg)
+	}, financing.PrefixLoan, f.Filter())
 }
 
 func (s *Server) marginCalls(rc *reqCtx) error {
@@ -650,11 +636,11 @@ func (s *Server) marginCalls(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	keep := rc.loanFilter()
-	items, next := walk[financing.Loan](rc.state(), financing.PrefixLoan, pg, func(l *financing.Loan) bool {
-		return keep(l) && l.Call != nil
-	})
-	return rc.list(items, next)
+	f := rc.loanFilter()
+	f.Called = true
+	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*financing.Loan, string, error) {
+		return q.Loans(rc.ctx(), f, pg)
+	}, financing.PrefixLoan, f.Filter())
 }
 
 // ExposureView is a bank's collateral by commodity, warehouse and unit.

@@ -59,42 +59,42 @@ func get[T any](st receipt.Store, key string) (*T, bool) { return ledger.Get[T](
 
 // walk lists the records under prefix in key order, one page: items after
 // pg.After (an id), at most pg.Limit, those keep accepts. The chain's state
-// view walks its whole tree for this: lists that the read model can answer
-// go there when it is configured.
+// lists them from pebble's ordered keys, reading from the cursor on until
+// the page is full.
 func walk[T any](st receipt.Store, prefix string, pg indexer.Page, keep func(*T) bool) ([]*T, string) {
 	out := []*T{}
-	r, ok := st.(ledger.Ranger)
-	if !ok {
-		return out, ""
-	}
 	limit := pg.Limit
 	if limit <= 0 {
 		limit = indexer.DefaultPageSize
 	}
-	next := ""
-	full := false
-	r.Range(prefix, func(key string, value []byte) {
-		if full {
-			return
-		}
+	next, full := "", false
+	visit := func(key string, value []byte) bool {
 		id := strings.TrimPrefix(key, prefix)
 		if pg.After != "" && id <= pg.After {
-			return
+			return true
 		}
 		v := new(T)
-		if receipt.DecodeRecord(value, v) != nil {
-			return
-		}
-		if keep != nil && !keep(v) {
-			return
+		if receipt.DecodeRecord(value, v) != nil || (keep != nil && !keep(v)) {
+			return true
 		}
 		if len(out) == limit {
 			full = true
-			return
+			return false
 		}
 		out = append(out, v)
 		next = id
-	})
+		return true
+	}
+	switch r := st.(type) {
+	case ledger.Lister:
+		r.List(prefix, pg.After, visit)
+	case ledger.Ranger:
+		r.Range(prefix, func(key string, value []byte) {
+			if !full {
+				visit(key, value)
+			}
+		})
+	}
 	if !full {
 		next = ""
 	}

@@ -633,7 +633,7 @@ func (a *ReceiptApp) Height() int64 {
 // State returns a read-only view of the committed state and its height.
 func (a *ReceiptApp) State() (receipt.Store, int64) {
 	_, h, _, t := a.committed.view()
-	return treeStore{t}, h
+	return committedView{treeStore{t}, pebbleState{a.db}}, h
 }
 
 // StateAt returns a read-only view of the state after block height, while

@@ -307,4 +307,41 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-var _ ledger.Ranger = pebbleState{}
+// List implements ledger.Lister: the records under prefix whose key is
+// after prefix+after, in key order, until fn returns false; a page costs
+// what it reads.
+func (s pebbleState) List(prefix, after string, fn func(key string, value []byte) bool) {
+	lo := stateKey(prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		panic(fmt.Sprintf("chainengine: state iterator: %v", err))
+	}
+	defer it.Close()
+	ok := it.First()
+	if after != "" {
+		ok = it.SeekGE(append(stateKey(prefix+after), 0))
+	}
+	for ; ok; ok = it.Next() {
+		if !fn(string(it.Key()[len(prefixState):]), append([]byte(nil), it.Value()...)) {
+			return
+		}
+	}
+}
+
+// committedView is the committed state: reads from its tree, lists from
+// pebble's ordered keys (which a Commit moves on together with the tree;
+// a list racing a Commit may read the newer block).
+type committedView struct {
+	treeStore
+	pebbleState
+}
+
+// Range lists from pebble, not by walking the tree.
+func (v committedView) Range(prefix string, fn func(key string, value []byte)) {
+	v.pebbleState.Range(prefix, fn)
+}
+
+var (
+	_ ledger.Ranger = pebbleState{}
+	_ ledger.Lister = committedView{}
+)

@@ -148,71 +148,30 @@ func (q *Queries) Receipt(ctx context.Context, id string) (*receipt.Receipt, err
 	return one[receipt.Receipt](ctx, q.db, "receipts", id)
 }
 
-// ReceiptFilter narrows a receipt list. Zero fields do not filter.
-type ReceiptFilter struct {
-	States []receipt.State // any of these
-	// Live keeps receipts that still stand for goods (ISSUED through
-	// EXPIRED): not CANCELLED, SUPERSEDED or VOID.
-	Live       bool
-	Warehouse  string
-	Lot        string
-	Commodity  string
-	Grade      string
-	Negotiable *bool
-	Pledged    *bool // under a pending or active pledge
-	ValidAt    int64 // still valid at this block time: valid_until ≥ ValidAt
-}
-
-func (f *ReceiptFilter) apply(w *where) {
-	if len(f.States) > 0 {
-		names := make([]string, len(f.States))
-		for i, s := range f.States {
-			names[i] = s.String()
-		}
-		w.add("state = ANY(?)", pq.StringArray(names))
-	}
-	if f.Live {
-		w.add("state NOT IN ('CANCELLED', 'SUPERSEDED', 'VOID')")
-	}
-	for _, c := range []struct{ col, v string }{
-		{"warehouse", f.Warehouse}, {"lot", f.Lot}, {"commodity", f.Commodity}, {"grade", f.Grade},
-	} {
-		if c.v != "" {
-			w.add(c.col+" = ?", c.v)
-		}
-	}
-	if f.Negotiable != nil {
-		w.add("negotiable = ?", *f.Negotiable)
-	}
-	if f.Pledged != nil {
-		if *f.Pledged {
-			w.add("pledge IS NOT NULL")
-		} else {
-			w.add("pledge IS NULL")
-		}
-	}
-	if f.ValidAt != 0 {
-		w.add("valid_until >= ?", f.ValidAt)
-	}
-}
-
 // ReceiptsByHolder lists the receipts holder holds, in id order.
 func (q *Queries) ReceiptsByHolder(ctx context.Context, holder string, f ReceiptFilter, p Page) ([]*receipt.Receipt, string, error) {
-	var w where
-	w.add("holder = ?", holder)
-	w.add("id > ?", p.After)
-	f.apply(&w)
-	return pageOf[receipt.Receipt](ctx, q.db, `SELECT id, raw FROM receipts WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	f.Holder = holder
+	return q.Receipts(ctx, f, p)
 }
 
 // ReceiptsOnLot lists the receipts issued against lot (and split or
 // merged from them), in id order.
 func (q *Queries) ReceiptsOnLot(ctx context.Context, lot string, f ReceiptFilter, p Page) ([]*receipt.Receipt, string, error) {
+	f.Lot = lot
+	return q.Receipts(ctx, f, p)
+}
+
+// Receipts lists the receipts f selects, in id order.
+func (q *Queries) Receipts(ctx context.Context, f ReceiptFilter, p Page) ([]*receipt.Receipt, string, error) {
+	return listWhere(ctx, q, "receipts", f.Filter(), p)
+}
+
+// listWhere is one page of table's records that f selects, in id order.
+func listWhere[T any](ctx context.Context, q *Queries, table string, f Filter[T], p Page) ([]*T, string, error) {
 	var w where
-	w.add("lot = ?", lot)
 	w.add("id > ?", p.After)
 	f.apply(&w)
-	return pageOf[receipt.Receipt](ctx, q.db, `SELECT id, raw FROM receipts WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	return pageOf[T](ctx, q.db, `SELECT id, raw FROM `+table+` WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
 }
 
 // Event is one event as the read model holds it, with its tx.
@@ -410,62 +369,28 @@ func (q *Queries) Lot(ctx context.Context, id string) (*warehouse.Lot, error) {
 	return one[warehouse.Lot](ctx, q.db, "lots", id)
 }
 
-// LotFilter narrows Lots. Zero fields do not filter.
-type LotFilter struct {
-	Unhealthy bool // health other than OK: a monitoring gap or an alarm
-	Health    []warehouse.Health
-	Status    warehouse.LotStatus
-	Commodity string
-}
-
 // Lots lists the lots of a warehouse in id order, with their health, lock
 // and issued quantities (warehouse.Lot).
 func (q *Queries) Lots(ctx context.Context, warehouseID string, f LotFilter, p Page) ([]*warehouse.Lot, string, error) {
-	var w where
-	w.add("warehouse = ?", warehouseID)
-	w.add("id > ?", p.After)
-	if f.Unhealthy {
-		w.add("health <> 'OK'")
-	}
-	if len(f.Health) > 0 {
-		names := make([]string, len(f.Health))
-		for i, h := range f.Health {
-			names[i] = h.String()
-		}
-		w.add("health = ANY(?)", pq.StringArray(names))
-	}
-	if f.Status != 0 {
-		w.add("status = ?", f.Status.String())
-	}
-	if f.Commodity != "" {
-		w.add("commodity = ?", f.Commodity)
-	}
-	return pageOf[warehouse.Lot](ctx, q.db, `SELECT id, raw FROM lots WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	f.Warehouse = warehouseID
+	return listWhere(ctx, q, "lots", f.Filter(), p)
 }
 
 // PledgesByBank lists a bank's pledges in id order, of any of statuses
 // (none: all).
 func (q *Queries) PledgesByBank(ctx context.Context, bank string, statuses []receipt.PledgeStatus, p Page) ([]*receipt.Pledge, string, error) {
-	var w where
-	w.add("bank = ?", bank)
-	w.add("id > ?", p.After)
-	if len(statuses) > 0 {
-		names := make([]string, len(statuses))
-		for i, s := range statuses {
-			names[i] = s.String()
-		}
-		w.add("status = ANY(?)", pq.StringArray(names))
-	}
-	return pageOf[receipt.Pledge](ctx, q.db, `SELECT id, raw FROM pledges WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	return q.Pledges(ctx, PledgeFilter{Bank: bank, Statuses: statuses}, p)
 }
 
 // PledgesOfReceipt lists every pledge ever requested on a receipt, in id
 // order.
 func (q *Queries) PledgesOfReceipt(ctx context.Context, receiptID string, p Page) ([]*receipt.Pledge, string, error) {
-	var w where
-	w.add("receipt = ?", receiptID)
-	w.add("id > ?", p.After)
-	return pageOf[receipt.Pledge](ctx, q.db, `SELECT id, raw FROM pledges WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	return q.Pledges(ctx, PledgeFilter{Receipt: receiptID}, p)
+}
+
+// Pledges lists the pledges f selects, in id order.
+func (q *Queries) Pledges(ctx context.Context, f PledgeFilter, p Page) ([]*receipt.Pledge, string, error) {
+	return listWhere(ctx, q, "pledges", f.Filter(), p)
 }
 
 // Exposure is what a bank holds as collateral in one commodity at one
@@ -519,11 +444,7 @@ func (q *Queries) PledgedExposure(ctx context.Context, bank string) ([]Exposure,
 // OpenReleaseOrders lists a warehouse's open release orders in id order:
 // the goods it must load out.
 func (q *Queries) OpenReleaseOrders(ctx context.Context, warehouseID string, p Page) ([]*warehouse.ReleaseOrder, string, error) {
-	var w where
-	w.add("warehouse = ?", warehouseID)
-	w.add("status = 'OPEN'")
-	w.add("id > ?", p.After)
-	return pageOf[warehouse.ReleaseOrder](ctx, q.db, `SELECT id, raw FROM release_orders WHERE `+w.sql()+` ORDER BY id`, w.args, p.limit())
+	return listWhere(ctx, q, "release_orders", ReleaseOrderFilter{Warehouse: warehouseID, Open: true}.Filter(), p)
 }
 
 // Tx is one tx as the read model holds it.

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/ewrchain/ewr/financing"
-	"github.com/lib/pq"
 )
 
 // Loan-to-value and exposure come from the read model's rows and the
@@ -38,42 +37,11 @@ func (q *Queries) Loan(ctx context.Context, id string) (*financing.Loan, error) 
 	return one[financing.Loan](ctx, q.db, "loans", id)
 }
 
-// LoanFilter narrows a loan list. Zero fields do not filter.
-type LoanFilter struct {
-	Bank      string
-	Borrower  string
-	Statuses  []financing.LoanStatus // any of these
-	Commodity string
-	Currency  string
-	// Called keeps the loans with an open margin call.
-	Called bool
-}
-
-func (f *LoanFilter) apply(w *where) {
-	for _, c := range []struct{ col, v string }{
-		{"l.bank", f.Bank}, {"l.borrower", f.Borrower}, {"l.commodity", f.Commodity}, {"l.currency", f.Currency},
-	} {
-		if c.v != "" {
-			w.add(c.col+" = ?", c.v)
-		}
-	}
-	if len(f.Statuses) > 0 {
-		names := make([]string, len(f.Statuses))
-		for i, s := range f.Statuses {
-			names[i] = s.String()
-		}
-		w.add("l.status = ANY(?)", pq.StringArray(names))
-	}
-	if f.Called {
-		w.add("l.call_raised_at IS NOT NULL")
-	}
-}
-
 // Loans lists loans in id order: a bank's or a borrower's book, by status.
 func (q *Queries) Loans(ctx context.Context, f LoanFilter, p Page) ([]*financing.Loan, string, error) {
 	var w where
 	w.add("l.id > ?", p.After)
-	f.apply(&w)
+	f.Filter().apply(&w)
 	return pageOf[financing.Loan](ctx, q.db, `SELECT l.id, l.raw FROM loans l WHERE `+w.sql()+` ORDER BY l.id`, w.args, p.limit())
 }
 
@@ -120,7 +88,7 @@ const collateralSQL = `
 func (q *Queries) Valuations(ctx context.Context, f LoanFilter, p Page) ([]Valuation, string, error) {
 	var w where
 	w.add("l.id > ?", p.After)
-	f.apply(&w)
+	f.Filter().apply(&w)
 	limit := p.limit()
 	w.args = append(w.args, limit+1)
 	rows, err := q.query(ctx, nil, `

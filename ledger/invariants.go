@@ -13,6 +13,12 @@ import (
 // Ranger is a state that can list its records by key prefix.
 type Ranger = receipt.Ranger
 
+// Lister is a state that lists a page of its records by key prefix: from
+// after a key, until fn says stop, reading no more than that.
+type Lister interface {
+	List(prefix, after string, fn func(key string, value []byte) bool)
+}
+
 // CheckInvariants checks every invariant of DESIGN.md that a single state
 // can show. Tests run it after every step; a violation is a bug.
 //
