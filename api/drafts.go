@@ -100,13 +100,13 @@ func (ds *draftStore) create(s *Service, creator string, signers []string, op re
 		return nil, failf(PKeyNotHeld, "%s", creator)
 	}
 	expires := s.chain.Height() + chainengine.DefaultTxTTL
-	body := EncodeBody(s.chain.ChainID(), signers, chainengine.RandomNonce(), expires, op)
+	body := chainengine.OpBody(s.chain.ChainID(), signers, chainengine.RandomNonce(), expires, op)
 	d := &Draft{ID: newDraftID(), Creator: creator, Signers: signers, OpType: op.Type(), Op: op, Body: body,
 		TxHash: sha256.Sum256(body), ExpiresAt: expires, CreatedAt: time.Now()}
 	d.mu.status = DraftAwaiting
 	d.mu.sigs = make([]chainengine.Signature, len(signers))
 	d.mu.signed = make([]bool, len(signers))
-	d.mu.sigs[0], d.mu.signed[0] = Sign(key, body), true
+	d.mu.sigs[0], d.mu.signed[0] = chainengine.SignBody(key, body), true
 
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
@@ -206,7 +206,7 @@ func (d *Draft) view(height int64) DraftView {
 		d.mu.status = DraftExpired
 	}
 	v := DraftView{ID: d.ID, Status: d.mu.status, Creator: d.Creator, Signers: d.Signers, OpType: d.OpType, Op: d.Op,
-		Body: d.Body, SignBytes: SignBytes(d.Body), TxHash: hashHex(d.TxHash), ExpiresAt: d.ExpiresAt,
+		Body: d.Body, SignBytes: chainengine.SignBytes(d.Body), TxHash: hashHex(d.TxHash), ExpiresAt: d.ExpiresAt,
 		CreatedAt: d.CreatedAt.Unix(), Height: d.mu.height, Declined: d.mu.declined, Problem: d.mu.problem}
 	for i, s := range d.Signers {
 		if d.mu.signed[i] {
@@ -244,7 +244,7 @@ func (d *Draft) sign(height int64, participant string, sig chainengine.Signature
 		}
 	}
 	d.mu.status = DraftSubmitting
-	return Assemble(d.Body, d.mu.sigs), nil
+	return chainengine.AssembleTx(d.Body, d.mu.sigs), nil
 }
 
 // finish records how the submission ended.
@@ -275,7 +275,7 @@ func (s *Service) Approve(ctx context.Context, id, participant string, async boo
 	if !ok {
 		return d, nil, failf(PKeyNotHeld, "%s: sign the draft's sign_bytes offline and POST /v1/drafts/%s/signatures", participant, id)
 	}
-	return s.addSignature(ctx, d, participant, Sign(key, d.Body), async)
+	return s.addSignature(ctx, d, participant, chainengine.SignBody(key, d.Body), async)
 }
 
 // AddSignature records a signature made elsewhere, checked against the
@@ -294,7 +294,7 @@ func (s *Service) AddSignature(ctx context.Context, id, participant string, sig 
 	if p.PubKey != receipt.PubKey(sig.PubKey) {
 		return d, nil, failf(PTxSignerKey, "%s signs with %x, not %x", participant, p.PubKey[:], sig.PubKey[:])
 	}
-	if !ed25519.Verify(sig.PubKey[:], SignBytes(d.Body), sig.Sig[:]) {
+	if !ed25519.Verify(sig.PubKey[:], chainengine.SignBytes(d.Body), sig.Sig[:]) {
 		return d, nil, failf(PBadSignature, "%s's signature over draft %s", participant, id)
 	}
 	return s.addSignature(ctx, d, participant, sig, async)

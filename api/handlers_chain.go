@@ -160,7 +160,7 @@ func (s *Server) submitTx(rc *reqCtx) error {
 		for i, sg := range req.Signatures {
 			sigs[i] = chainengine.Signature{PubKey: sg.PublicKey, Sig: sg.Signature}
 		}
-		raw = Assemble(req.Body, sigs)
+		raw = chainengine.AssembleTx(req.Body, sigs)
 	}
 	if tx, err := chainengine.DecodeTx(raw); err == nil && !contains(tx.Body.Signers, rc.who) {
 		return failf(PTokenForbidden, "%s does not sign this tx (signers %v): a token submits only txs its participant signed", rc.who, tx.Body.Signers)
@@ -198,13 +198,13 @@ func (s *Server) encodeTx(rc *reqCtx) error {
 	if req.ExpiresAt == 0 {
 		req.ExpiresAt = s.cfg.Chain.Height() + chainengine.DefaultTxTTL
 	}
-	body := EncodeBody(s.cfg.Chain.ChainID(), req.Signers, req.Nonce, req.ExpiresAt, op)
-	tx, err := chainengine.DecodeTx(Assemble(body, make([]chainengine.Signature, len(req.Signers))))
+	body := chainengine.OpBody(s.cfg.Chain.ChainID(), req.Signers, req.Nonce, req.ExpiresAt, op)
+	tx, err := chainengine.DecodeTx(chainengine.AssembleTx(body, make([]chainengine.Signature, len(req.Signers))))
 	if err != nil {
 		return chainengine.OutcomeErr(chainengine.TxOutcome{Index: -1, Code: chainengine.CodeTxSigners, Codespace: chainengine.CodespaceTx, Log: err.Error()}, 0)
 	}
 	return rc.reply(http.StatusOK, EncodedTx{ChainID: s.cfg.Chain.ChainID(), Signers: req.Signers, Nonce: req.Nonce,
-		ExpiresAt: req.ExpiresAt, OpType: op.Type(), Body: body, SignBytes: SignBytes(body), TxHash: hashHex(tx.Hash)})
+		ExpiresAt: req.ExpiresAt, OpType: op.Type(), Body: body, SignBytes: chainengine.SignBytes(body), TxHash: hashHex(tx.Hash)})
 }
 
 // Drafts.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/chainengine"
-	"github.com/ewrchain/ewr/receipt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -128,19 +127,6 @@ func TestIdempotencySweep(t *testing.T) {
 	assert.Nil(t, rec, "swept")
 }
 
-// The bytes a signer signs here are the ones the chain verifies.
-func TestSignBytesMatchTheChain(t *testing.T) {
-	key := ed25519.NewKeyFromSeed(make([]byte, 32))
-	op := &receipt.Freeze{Receipt: "R-1", Reason: "x"}
-	body := EncodeBody("chain", []string{"regulator"}, 7, 100, op)
-	mine := Assemble(body, []chainengine.Signature{Sign(key, body)})
-	theirs := chainengine.OpTx("chain", []string{"regulator"}, []ed25519.PrivateKey{key}, 7, 100, op)
-	assert.Equal(t, theirs, mine)
-	tx, err := chainengine.DecodeTx(mine)
-	require.NoError(t, err)
-	require.NoError(t, tx.VerifySigs())
-}
-
 // Drafts: concurrent approvals submit once.
 func TestDraftSignsOnce(t *testing.T) {
 	keys := map[string]ed25519.PrivateKey{}
@@ -157,7 +143,7 @@ func TestDraftSignsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			raw, err := d.sign(1, p, Sign(keys[p], d.Body))
+			raw, err := d.sign(1, p, chainengine.SignBody(keys[p], d.Body))
 			if err == nil && raw != nil {
 				submits.Add(1)
 			}
@@ -165,6 +151,6 @@ func TestDraftSignsOnce(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), submits.Load())
-	_, err := d.sign(11, "a", Sign(keys["a"], d.Body))
+	_, err := d.sign(11, "a", chainengine.SignBody(keys["a"], d.Body))
 	assert.Error(t, err)
 }

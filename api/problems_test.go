@@ -418,9 +418,9 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	tx := func(body []byte, keys ...ed25519.PrivateKey) []byte {
 		var sigs []chainengine.Signature
 		for _, k := range keys {
-			sigs = append(sigs, api.Sign(k, body))
+			sigs = append(sigs, chainengine.SignBody(k, body))
 		}
-		return api.Assemble(body, sigs)
+		return chainengine.AssembleTx(body, sigs)
 	}
 	h := app.Height() + 100
 	freezeOp := ledger.EncodeOp(&receipt.Freeze{Receipt: r1, Reason: "x"})

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -23,6 +22,10 @@ type Chain interface {
 	Block(height int64) (*ledger.BlockRecord, bool, error)
 	CommittedTx(hash [32]byte) (chainengine.TxOutcome, int64, bool, error)
 	Committed() <-chan struct{}
+	// DryRun is the rules' answer to op on the committed state now.
+	DryRun(signers []string, op receipt.Op, now int64) error
+	// Decode decodes and verifies tx bytes once for the node.
+	Decode(raw []byte) (*chainengine.Tx, receipt.Op, error)
 }
 
 // Submitter hands signed txs to the node (*chainengine.Node).
@@ -125,8 +128,8 @@ func (s *Service) Act(ctx context.Context, actor string, op receipt.Op, o ActOpt
 		return nil, failf(PKeyNotHeld, "%s", actor)
 	}
 	build := func() ([]byte, error) {
-		body := EncodeBody(s.chain.ChainID(), signers, chainengine.RandomNonce(), s.chain.Height()+chainengine.DefaultTxTTL, op)
-		return Assemble(body, []chainengine.Signature{Sign(key, body)}), nil
+		body := chainengine.OpBody(s.chain.ChainID(), signers, chainengine.RandomNonce(), s.chain.Height()+chainengine.DefaultTxTTL, op)
+		return chainengine.AssembleTx(body, []chainengine.Signature{chainengine.SignBody(key, body)}), nil
 	}
 	var raw []byte
 	var err error
@@ -142,17 +145,10 @@ func (s *Service) Act(ctx context.Context, actor string, op receipt.Op, o ActOpt
 }
 
 // Check runs op as signed by signers against the committed state, in a
-// scratch overlay: what the chain would say now, without submitting.
-func (s *Service) Check(signers []string, op receipt.Op) (err error) {
-	st, h := s.chain.State()
-	now := max(time.Now().Unix(), s.lastBlockTime.Load())
-	blk := receipt.Block{Height: h + 1, Time: now, ChainID: s.chain.ChainID()}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("api: rules panicked checking %s: %v", op.Type(), r)
-		}
-	}()
-	if _, err := s.ledger.Apply(ledger.NewOverlay(st), blk, signers, op); err != nil {
+// scratch overlay (the chain's DryRun): what the chain would say now,
+// without submitting.
+func (s *Service) Check(signers []string, op receipt.Op) error {
+	if err := s.chain.DryRun(signers, op, time.Now().Unix()); err != nil {
 		if _, typed := receipt.AsError(err); typed {
 			return &ruleCheck{err: err}
 		}
@@ -165,15 +161,17 @@ func (s *Service) Check(signers []string, op receipt.Op) (err error) {
 // commit. A tx still not committed after the commit timeout is reported
 // pending, not failed: it may yet commit.
 func (s *Service) SubmitRaw(ctx context.Context, raw []byte, async bool, slot *idemSlot) (*Outcome, error) {
-	tx, err := chainengine.DecodeTx(raw)
-	if err != nil {
+	// The node's one decode: CheckTx and the block reuse it. A tx whose
+	// signatures or op fail still goes to the node, whose CheckTx gives it
+	// its outcome.
+	tx, op, err := s.chain.Decode(raw)
+	if tx == nil {
 		code, _ := chainengine.TxErrorCode(err)
 		if code == 0 {
 			code = chainengine.CodeTxMalformed
 		}
 		return nil, chainengine.OutcomeErr(chainengine.TxOutcome{Index: -1, Code: code, Codespace: chainengine.CodespaceTx, Log: err.Error()}, 0)
 	}
-	op, _ := s.ledger.Registry.Decode(tx.Body.OpType, tx.Body.Op)
 	if async {
 		out, err := s.node.SubmitAsync(ctx, raw)
 		if err != nil {

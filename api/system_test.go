@@ -255,7 +255,7 @@ func testTokens(t *testing.T, sys *apitest.System, c *caller) {
 	d := res.Draft
 	c.get("draft_not_found", pB, "/v1/drafts/"+d.ID)
 	c.post("draft_not_found", pB, "/v1/drafts/"+d.ID+"/approve", api.Empty{})
-	sig := api.Sign(sys.World.Key(pBA), d.Body)
+	sig := chainengine.SignBody(sys.World.Key(pBA), d.Body)
 	c.post("draft_not_found", pB, "/v1/drafts/"+d.ID+"/signatures", api.SignatureRequest{PublicKey: receipt.PubKey(sig.PubKey), Signature: sig.Sig})
 	c.post("draft_closed", pA, "/v1/drafts/"+d.ID+"/approve", api.Empty{}) // trader-a signed when it created it
 	var mine struct {
@@ -272,8 +272,8 @@ func testTokens(t *testing.T, sys *apitest.System, c *caller) {
 
 	// A tx trader-a signed, submitted with trader-b's token: refused.
 	key := sys.World.Key(pA)
-	body := api.EncodeBody(sys.App().ChainID(), []string{pA}, chainengine.RandomNonce(), sys.App().Height()+100, &receipt.CancelTransfer{Receipt: r})
-	c.post("token_forbidden", pB, "/v1/txs", api.SubmitTxRequest{Tx: api.Assemble(body, []chainengine.Signature{api.Sign(key, body)})})
+	body := chainengine.OpBody(sys.App().ChainID(), []string{pA}, chainengine.RandomNonce(), sys.App().Height()+100, &receipt.CancelTransfer{Receipt: r})
+	c.post("token_forbidden", pB, "/v1/txs", api.SubmitTxRequest{Tx: chainengine.AssembleTx(body, []chainengine.Signature{chainengine.SignBody(key, body)})})
 }
 
 func testIdempotency(t *testing.T, sys *apitest.System, c *caller) {
@@ -370,7 +370,7 @@ func testOffline(t *testing.T, sys *apitest.System, c *caller) {
 	c.post("key_not_held", pCM2, "/v1/drafts/"+id+"/approve", api.Empty{})
 	var d api.DraftView
 	require.NoError(t, c.as(pCM2).Get(c.ctx, "/v1/drafts/"+id, &d))
-	assert.Equal(t, api.SignBytes(d.Body), d.SignBytes)
+	assert.Equal(t, chainengine.SignBytes(d.Body), d.SignBytes)
 	key := w.Key(pCM2)
 	sig := ed25519.Sign(key, d.SignBytes) // what the collateral manager's own signer does
 	var pub receipt.PubKey

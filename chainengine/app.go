@@ -62,6 +62,11 @@ type ReceiptApp struct {
 	signers      signerCache
 	logger       log.Logger
 	hook         atomic.Pointer[func(CommittedBlock)]
+	// lastBlockTime is the committed block's time, unix seconds.
+	lastBlockTime atomic.Int64
+	// decodes counts the tx envelopes this node decoded: each tx once,
+	// whichever of Decode, CheckTx or a block saw it first.
+	decodes atomic.Uint64
 
 	committed committedState
 	// pending is the block FinalizeBlock staged; only the consensus
@@ -165,6 +170,9 @@ func (a *ReceiptApp) load() error {
 		return err
 	}
 	a.committed.set(h, hash, tree, true)
+	if b, ok, err := a.Block(h); err == nil && ok {
+		a.lastBlockTime.Store(b.Time)
+	}
 	a.logger.Info("Loaded state", "height", h, "records", tree.Len(), "app_hash", fmt.Sprintf("%X", hash), "took", time.Since(start))
 	return nil
 }
@@ -247,6 +255,14 @@ func (a *ReceiptApp) InitChain(_ context.Context, req *abci.InitChainRequest) (*
 // the block, against the state then. A recheck repeats only what a block
 // can change: the window, replay and the signers.
 func (a *ReceiptApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	key := SigCacheKey(req.Tx)
+	if d := a.decoded.get(key, false); d != nil && d.opErr == nil {
+		// Decoded and verified by this node already (Decode, on the way in
+		// from its API, or an earlier CheckTx): what a block can change is
+		// all that is left to check.
+		return a.checkDecoded(d.tx)
+	}
+	a.decodes.Add(1)
 	tx, err := DecodeTx(req.Tx)
 	if err != nil {
 		return checkTxErr(err), nil
@@ -274,9 +290,57 @@ func (a *ReceiptApp) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci
 		if err != nil {
 			return checkTxResult(err), nil
 		}
-		a.decoded.put(SigCacheKey(req.Tx), &decodedTx{tx: tx, op: op})
+		a.decoded.put(key, &decodedTx{tx: tx, op: op})
 	}
 	return &abci.CheckTxResponse{Code: abci.CodeTypeOK}, nil
+}
+
+// Decodes is how many tx envelopes this node decoded.
+func (a *ReceiptApp) Decodes() uint64 { return a.decodes.Load() }
+
+// checkDecoded is CheckTx for a tx whose envelope, signatures and op this
+// node already checked: its window, replay and signers against the
+// committed state.
+func (a *ReceiptApp) checkDecoded(tx *Tx) (*abci.CheckTxResponse, error) {
+	chainID, height, tree, epoch := a.committed.checkView()
+	if err := tx.CheckHeight(chainID, height+1); err != nil {
+		return checkTxErr(err), nil
+	}
+	if a.replay.committed(tx.Hash) {
+		return checkTxErr(ErrTxReplay), nil
+	}
+	if err := a.checkSignerKeys(treeStore{tree}, tx, epoch); err != nil {
+		return checkTxResult(err), nil
+	}
+	return &abci.CheckTxResponse{Code: abci.CodeTypeOK}, nil
+}
+
+// Decode decodes tx bytes, verifies their signatures and decodes the op,
+// once for this node: the API calls it on the way in, and CheckTx,
+// ProcessProposal and FinalizeBlock reuse the result. A tx that fails
+// any of it is not remembered; CheckTx will give it its outcome.
+func (a *ReceiptApp) Decode(raw []byte) (*Tx, receipt.Op, error) {
+	key := SigCacheKey(raw)
+	if d := a.decoded.get(key, false); d != nil && d.opErr == nil {
+		return d.tx, d.op, nil
+	}
+	a.decodes.Add(1)
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.sigs.Verify(tx); err != nil {
+		return tx, nil, err
+	}
+	op, err := a.ledger.Registry.Decode(tx.Body.OpType, tx.Body.Op)
+	if err == nil {
+		err = op.Check()
+	}
+	if err != nil {
+		return tx, nil, err
+	}
+	a.decoded.put(key, &decodedTx{tx: tx, op: op})
+	return tx, op, nil
 }
 
 // checkSignerKeys checks each signer is a registered, active participant
@@ -391,6 +455,7 @@ func (a *ReceiptApp) decodeBlock(raws [][]byte, take bool) []blockTx {
 	if len(rest) == 0 {
 		return out
 	}
+	a.decodes.Add(uint64(len(rest)))
 	for j, bt := range a.sigs.CheckBlockTxs(rest) {
 		i := restIdx[j]
 		out[i].BlockTx = bt
@@ -607,6 +672,7 @@ func (a *ReceiptApp) Commit(context.Context, *abci.CommitRequest) (*abci.CommitR
 	a.replay.prune(p.height + 1)
 	a.hot.advance(p.tree, p.reads, p.changes)
 	a.committed.set(p.height, p.appHash, p.tree, changesParticipants(p.changes))
+	a.lastBlockTime.Store(p.time.Unix())
 	if fn := a.hook.Load(); fn != nil {
 		(*fn)(CommittedBlock{Height: p.height, Time: p.time, Txs: p.outcomes})
 	}
@@ -615,6 +681,30 @@ func (a *ReceiptApp) Commit(context.Context, *abci.CommitRequest) (*abci.CommitR
 	a.notify.ch = make(chan struct{})
 	a.notify.Unlock()
 	return &abci.CommitResponse{}, nil
+}
+
+// NextBlock is the block a dry run on the committed state runs in: the
+// next height of this chain, at now or the last block's time if later
+// (block time never goes back).
+func (a *ReceiptApp) NextBlock(now int64) receipt.Block {
+	chainID, h, _, _ := a.committed.view()
+	return receipt.Block{Height: h + 1, Time: max(now, a.lastBlockTime.Load()), ChainID: chainID}
+}
+
+// DryRun runs op as signed by signers against the committed state, in the
+// next block (NextBlock), on a scratch overlay: what the rules would say
+// now, without submitting; the one dry run of the API and the supervisor.
+// A rule's refusal is a *receipt.Error; a panic in the rules is an error.
+func (a *ReceiptApp) DryRun(signers []string, op receipt.Op, now int64) (err error) {
+	st, _ := a.State()
+	blk := a.NextBlock(now)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("chainengine: the rules panicked on a dry run of %s: %v", op.Type(), r)
+		}
+	}()
+	_, err = a.ledger.Apply(ledger.NewOverlay(st), blk, signers, op)
+	return err
 }
 
 // Committed returns a channel closed at the next commit.

@@ -318,3 +318,46 @@ func TestCommittedStateListsFromPebble(t *testing.T) {
 		}
 	}
 }
+
+// TestTxDecodedOncePerNode: a tx that comes in through the node's API
+// (Decode), then CheckTx, ProcessProposal and FinalizeBlock, is decoded and
+// verified once; a tx the node first sees in a proposal, once too. A tx
+// with a bad signature is not remembered as decoded.
+func TestTxDecodedOncePerNode(t *testing.T) {
+	h := newAppHarness(t)
+	ctx := context.Background()
+	h.block(h.stockTx("LOT-1", "BAY-01", 10_000))
+	base := h.app.Decodes()
+
+	viaAPI := h.issueTx("R-1", "LOT-1", 1_000)
+	tx, op, err := h.app.Decode(viaAPI)
+	require.NoError(t, err)
+	assert.Equal(t, "receipt.issue", op.Type())
+	tx2, _, err := h.app.Decode(viaAPI) // again: the same decoded tx
+	require.NoError(t, err)
+	assert.Same(t, tx, tx2)
+	res, err := h.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: viaAPI, Type: abci.CHECK_TX_TYPE_CHECK})
+	require.NoError(t, err)
+	require.Equal(t, abci.CodeTypeOK, res.Code, res.Log)
+	fromPeer := h.issueTx("R-2", "LOT-1", 1_000)
+	pp, err := h.app.ProcessProposal(ctx, &abci.ProcessProposalRequest{Height: h.height + 1, Time: h.time.Add(5 * time.Second), Txs: [][]byte{viaAPI, fromPeer}, Hash: []byte("block-2")})
+	require.NoError(t, err)
+	require.Equal(t, abci.PROCESS_PROPOSAL_STATUS_ACCEPT, pp.Status)
+	h.height++
+	h.time = h.time.Add(5 * time.Second)
+	fin, err := h.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: h.height, Time: h.time, Txs: [][]byte{viaAPI, fromPeer}, Hash: []byte("block-2")})
+	require.NoError(t, err)
+	_, err = h.app.Commit(ctx, &abci.CommitRequest{})
+	require.NoError(t, err)
+	for _, r := range fin.TxResults {
+		require.Equal(t, abci.CodeTypeOK, r.Code, r.Log)
+	}
+	assert.Equal(t, base+2, h.app.Decodes(), "two txs, each decoded once")
+
+	forged := forge(t, h.issueTx("R-3", "LOT-1", 1_000))
+	_, _, err = h.app.Decode(forged)
+	require.ErrorIs(t, err, ErrTxBadSig)
+	res, err = h.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: forged, Type: abci.CHECK_TX_TYPE_CHECK})
+	require.NoError(t, err)
+	assert.NotEqual(t, abci.CodeTypeOK, res.Code, "a forged tx is checked afresh and refused")
+}

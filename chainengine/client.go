@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/ewrchain/ewr/internal/canon"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 )
@@ -14,13 +15,21 @@ import (
 // DefaultTxTTL is how many blocks ahead a tx built here expires.
 const DefaultTxTTL = 1_000
 
+// OpBody is the canonical, unsigned body of a tx for op.
+func OpBody(chainID string, signers []string, nonce uint64, expiresAt int64, op receipt.Op) []byte {
+	return canon.Marshal(&Body{
+		Version: TxVersion, ChainID: chainID, Signers: signers, Nonce: nonce, ExpiresAt: expiresAt,
+		OpType: op.Type(), Op: ledger.EncodeOp(op),
+	})
+}
+
 // OpTx builds the signed tx for op: signers[0] submits and acts, the others
 // co-sign; keys are theirs, in the same order.
 func OpTx(chainID string, signers []string, keys []ed25519.PrivateKey, nonce uint64, expiresAt int64, op receipt.Op) []byte {
-	return EncodeTx(Body{
-		Version: TxVersion, ChainID: chainID, Signers: signers, Nonce: nonce, ExpiresAt: expiresAt,
-		OpType: op.Type(), Op: ledger.EncodeOp(op),
-	}, keys)
+	if len(keys) != len(signers) {
+		panic("chainengine: one key per signer")
+	}
+	return signAll(OpBody(chainID, signers, nonce, expiresAt, op), keys)
 }
 
 // RandomNonce returns a nonce that makes a body unique with overwhelming

@@ -222,7 +222,7 @@ func verifyChunk(txs []*Tx, valid []bool) {
 	}
 	bv := voi.NewBatchVerifierWithCapacity(n)
 	for _, tx := range txs {
-		msg := signBytes(tx.body)
+		msg := SignBytes(tx.body)
 		for k := range tx.Sigs {
 			s := &tx.Sigs[k]
 			bv.AddWithOptions(voi.PublicKey(s.PubKey[:]), msg, s.Sig[:], verifyOpts)

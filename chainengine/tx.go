@@ -75,25 +75,54 @@ type Tx struct {
 	body []byte
 }
 
+// The one way a tx is signed, here and by every client: OpBody (client.go) makes the
+// canonical body of an op, SignBody signs body bytes, AssembleTx puts a
+// body and its signatures into tx bytes.
+
+// DecodeBody decodes an unsigned body.
+func DecodeBody(body []byte) (*Body, error) {
+	var b Body
+	if err := canon.Unmarshal(body, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// SignBytes is what each signer of a tx signs: the domain, then the body.
+func SignBytes(body []byte) []byte {
+	msg := make([]byte, 0, len(signDomain)+len(body))
+	return append(append(msg, signDomain...), body...)
+}
+
+// SignBody signs body bytes with key.
+func SignBody(key ed25519.PrivateKey, body []byte) Signature {
+	var s Signature
+	copy(s.PubKey[:], key.Public().(ed25519.PublicKey))
+	copy(s.Sig[:], ed25519.Sign(key, SignBytes(body)))
+	return s
+}
+
+// AssembleTx makes the tx bytes from a body and its signatures, one per
+// signer, in the body's signer order.
+func AssembleTx(body []byte, sigs []Signature) []byte {
+	return canon.Marshal(&Envelope{Body: body, Sigs: sigs})
+}
+
 // EncodeTx signs body with keys (one per body.Signers, same order) and
 // returns the tx bytes.
 func EncodeTx(body Body, keys []ed25519.PrivateKey) []byte {
 	if len(keys) != len(body.Signers) {
 		panic("chainengine: one key per signer")
 	}
-	bb := canon.Marshal(&body)
-	env := Envelope{Body: bb, Sigs: make([]Signature, len(keys))}
-	msg := signBytes(bb)
-	for i, k := range keys {
-		copy(env.Sigs[i].PubKey[:], k.Public().(ed25519.PublicKey))
-		copy(env.Sigs[i].Sig[:], ed25519.Sign(k, msg))
-	}
-	return canon.Marshal(&env)
+	return signAll(canon.Marshal(&body), keys)
 }
 
-func signBytes(body []byte) []byte {
-	msg := make([]byte, 0, len(signDomain)+len(body))
-	return append(append(msg, signDomain...), body...)
+func signAll(body []byte, keys []ed25519.PrivateKey) []byte {
+	sigs := make([]Signature, len(keys))
+	for i, k := range keys {
+		sigs[i] = SignBody(k, body)
+	}
+	return AssembleTx(body, sigs)
 }
 
 // DecodeTx decodes and checks the shape of a tx, without verifying
@@ -133,7 +162,7 @@ func DecodeTx(raw []byte) (*Tx, error) {
 // VerifySigs checks every signature over the body with curve25519-voi, which
 // is faster than crypto/ed25519 and verifies several signatures as a batch.
 func (tx *Tx) VerifySigs() error {
-	msg := signBytes(tx.body)
+	msg := SignBytes(tx.body)
 	if len(tx.Sigs) == 1 {
 		s := &tx.Sigs[0]
 		if !voi.VerifyWithOptions(voi.PublicKey(s.PubKey[:]), msg, s.Sig[:], verifyOpts) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ewrchain/ewr/internal/canon"
+	"github.com/ewrchain/ewr/receipt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -92,4 +93,22 @@ func BenchmarkVerifyOneSig(b *testing.B) {
 	for b.Loop() {
 		_ = tx.VerifySigs()
 	}
+}
+
+// TestSigningParts: a body signed part by part, as an offline signer or the
+// API's drafts do (OpBody, SignBody, AssembleTx), is byte for byte the tx
+// OpTx makes, and verifies; a signature over other bytes does not.
+func TestSigningParts(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	op := &receipt.Freeze{Receipt: "R-1", Reason: "x"}
+	body := OpBody("chain", []string{"regulator"}, 7, 100, op)
+	mine := AssembleTx(body, []Signature{SignBody(key, body)})
+	assert.Equal(t, OpTx("chain", []string{"regulator"}, []ed25519.PrivateKey{key}, 7, 100, op), mine)
+	tx, err := DecodeTx(mine)
+	require.NoError(t, err)
+	require.NoError(t, tx.VerifySigs())
+	other := AssembleTx(body, []Signature{SignBody(key, append([]byte{0}, body...))})
+	tx, err = DecodeTx(other)
+	require.NoError(t, err)
+	require.Error(t, tx.VerifySigs())
 }

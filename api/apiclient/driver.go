@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"github.com/ewrchain/ewr/chainengine"
 	"net/http"
 	"time"
 
@@ -88,7 +89,7 @@ func (d *Driver) SubmitResult(ctx context.Context, signers []string, op receipt.
 				return nil, err
 			}
 			key := d.OfflineKeys[co]
-			sig := api.Sign(key, dv.Body)
+			sig := chainengine.SignBody(key, dv.Body)
 			err = cc.Post(ctx, "/v1/drafts/"+id+"/signatures", api.SignatureRequest{PublicKey: receipt.PubKey(sig.PubKey), Signature: sig.Sig}, &res)
 		}
 		if err != nil {
@@ -105,7 +106,7 @@ func (d *Driver) signedOffline(ctx context.Context, c *Client, signer string, op
 	if err := c.Post(ctx, "/v1/txs/encode", api.EncodeTxRequest{OpType: op.Type(), Op: raw, Signers: []string{signer}}, &enc); err != nil {
 		return nil, err
 	}
-	sig := api.Sign(d.OfflineKeys[signer], enc.Body)
+	sig := chainengine.SignBody(d.OfflineKeys[signer], enc.Body)
 	var res Result
 	err := c.Post(ctx, "/v1/txs", api.SubmitTxRequest{Body: enc.Body,
 		Signatures: []api.SignatureJSON{{PublicKey: receipt.PubKey(sig.PubKey), Signature: sig.Sig}}}, &res)

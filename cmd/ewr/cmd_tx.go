@@ -168,18 +168,18 @@ func txSign(args []string) error {
 		if *signers != "" {
 			ss = splitList(*signers)
 		}
-		body := api.EncodeBody(*chainID, ss, chainengine.RandomNonce(), *expiresAt, op)
+		body := chainengine.OpBody(*chainID, ss, chainengine.RandomNonce(), *expiresAt, op)
 		d = docOf(body)
 	} else {
 		if d, err = readDoc(*in); err != nil {
 			return err
 		}
 	}
-	body, err := api.DecodeBody(d.Body)
+	body, err := chainengine.DecodeBody(d.Body)
 	if err != nil {
 		return fmt.Errorf("the document's body does not decode: %w", err)
 	}
-	if !bytes.Equal(d.SignBytes, api.SignBytes(d.Body)) {
+	if !bytes.Equal(d.SignBytes, chainengine.SignBytes(d.Body)) {
 		return fmt.Errorf("the document's sign_bytes are not its body's: refusing to sign")
 	}
 	pos := -1
@@ -191,7 +191,7 @@ func txSign(args []string) error {
 	if pos < 0 {
 		return fmt.Errorf("%s is not a signer of this tx (signers %v)", kf.Participant, body.Signers)
 	}
-	sig := api.Sign(key, d.Body)
+	sig := chainengine.SignBody(key, d.Body)
 	d.Signatures[pos] = &api.SignatureJSON{PublicKey: receipt.PubKey(sig.PubKey), Signature: sig.Sig}
 	fmt.Fprintf(stderr, "signed %s (%s) as %s\n", body.OpType, d.TxHash, kf.Participant)
 	return writeDoc(d, *out)
@@ -199,13 +199,13 @@ func txSign(args []string) error {
 
 // docOf makes a signing document of a body built offline.
 func docOf(body []byte) *txDoc {
-	b, err := api.DecodeBody(body)
+	b, err := chainengine.DecodeBody(body)
 	if err != nil {
 		panic(err)
 	}
-	tx, _ := chainengine.DecodeTx(api.Assemble(body, make([]chainengine.Signature, len(b.Signers))))
+	tx, _ := chainengine.DecodeTx(chainengine.AssembleTx(body, make([]chainengine.Signature, len(b.Signers))))
 	d := &txDoc{EncodedTx: api.EncodedTx{ChainID: b.ChainID, Signers: b.Signers, Nonce: b.Nonce, ExpiresAt: b.ExpiresAt,
-		OpType: b.OpType, Body: body, SignBytes: api.SignBytes(body)}, Signatures: make([]*api.SignatureJSON, len(b.Signers))}
+		OpType: b.OpType, Body: body, SignBytes: chainengine.SignBytes(body)}, Signatures: make([]*api.SignatureJSON, len(b.Signers))}
 	if tx != nil {
 		d.TxHash = fmt.Sprintf("%x", tx.Hash)
 	}
@@ -234,7 +234,7 @@ func txSend(ctx context.Context, args []string) error {
 	// Check the signatures here too: a mistake is cheaper to see before
 	// the node refuses it.
 	for i, s := range req.Signatures {
-		if !ed25519.Verify(s.PublicKey[:], api.SignBytes(d.Body), s.Signature[:]) {
+		if !ed25519.Verify(s.PublicKey[:], chainengine.SignBytes(d.Body), s.Signature[:]) {
 			return fmt.Errorf("%s's signature does not verify over this body", d.Signers[i])
 		}
 	}

@@ -9,18 +9,12 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/iot"
-	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
-	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // submitTimeout bounds one submission: a block holding it should commit
 // within a few seconds; past this the finding is retried from the rules.
 const submitTimeout = 30 * time.Second
-
-func verifyOne(pub, msg, sig []byte) bool {
-	return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, verifyOpts)
-}
 
 // submitLoop sends findings to the chain, one at a time per worker.
 func (s *Supervisor) submitLoop(ctx context.Context) {
@@ -114,17 +108,8 @@ func isRule(err error) bool {
 	return ok
 }
 
-// dryRun applies op to a throwaway overlay of the committed state, as the
-// next block would (block time: the supervisor's clock).
-func (s *Supervisor) dryRun(op receipt.Op) (err error) {
-	defer func() {
-		if r := recover(); r != nil { // a bug in the rules: the validators reject it too
-			err = fmt.Errorf("supervisor: dry run of %s panicked: %v", op.Type(), r)
-		}
-	}()
-	st, h := s.cfg.Chain.State()
-	scratch := ledger.NewOverlay(st) // the ledger flushes into it; it is dropped after
-	blk := receipt.Block{Height: h + 1, Time: s.cfg.Clock().Unix()}
-	_, err = s.ledger.Apply(scratch, blk, []string{s.cfg.Signer}, op)
-	return err
+// dryRun asks the chain what the next block would say of op (block time:
+// the supervisor's clock, or the last block's if later).
+func (s *Supervisor) dryRun(op receipt.Op) error {
+	return s.cfg.Chain.DryRun([]string{s.cfg.Signer}, op, s.cfg.Clock().Unix())
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/iot/bus"
-	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -162,7 +161,6 @@ func (c *Config) setDefaults() error {
 type Supervisor struct {
 	cfg     Config
 	metrics *Metrics
-	ledger  *ledger.Ledger
 	cons    *bus.Consumer
 
 	// Owned by the run goroutine.
@@ -213,12 +211,8 @@ func Start(ctx context.Context, cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := ledger.New()
-	l.Verify = func(pub, msg, sig []byte) bool {
-		return len(pub) == 32 && len(sig) == 64 && verifyOne(pub, msg, sig)
-	}
 	s := &Supervisor{
-		cfg: cfg, metrics: cfg.Metrics, ledger: l, cons: cons,
+		cfg: cfg, metrics: cfg.Metrics, cons: cons,
 		queue: make(chan iot.Finding, cfg.MaxInFlight), settled: make(chan settlement, cfg.MaxInFlight),
 		done: make(chan struct{}), handled: newSeqSet(handledWindow),
 	}

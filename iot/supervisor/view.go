@@ -17,6 +17,9 @@ import (
 type Chain interface {
 	State() (receipt.Store, int64)
 	Committed() <-chan struct{}
+	// DryRun is the rules' answer to op on the committed state, in the
+	// next block at time now.
+	DryRun(signers []string, op receipt.Op, now int64) error
 }
 
 // deviceKey is a device as the chain records it, with its public key

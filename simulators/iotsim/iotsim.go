@@ -30,6 +30,7 @@ import (
 type Chain interface {
 	State() (receipt.Store, int64)
 	Committed() <-chan struct{}
+	DryRun(signers []string, op receipt.Op, now int64) error
 }
 
 // Config says what to simulate.
