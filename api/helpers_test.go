@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"github.com/ewrchain/ewr/financing"
 	"net/http"
 	"sync"
 	"testing"
@@ -115,6 +116,26 @@ func (c *caller) pv(pledge string) uint64 {
 		return 0
 	}
 	return c.v(p.Receipt)
+}
+
+// plv is a pledge's own version now, what an action on it names.
+func (c *caller) plv(pledge string) uint64 {
+	c.t.Helper()
+	var p receipt.Pledge
+	if err := c.as(ledger.Regulator).Get(c.ctx, "/v1/pledges/"+pledge, &p); err != nil {
+		return 1 // a pledge that does not exist: the rules say so
+	}
+	return p.Version
+}
+
+// lv is a loan's version now, what an action on it names.
+func (c *caller) lv(loan string) uint64 {
+	c.t.Helper()
+	var l financing.Loan
+	if err := c.as(ledger.Regulator).Get(c.ctx, "/v1/loans/"+loan, &l); err != nil {
+		return 1 // a loan that does not exist: the rules say so
+	}
+	return l.Version
 }
 
 func (c *caller) receipt(id string) *receipt.Receipt {

@@ -120,13 +120,21 @@ type CalibrateRequest struct {
 
 // AmountRequest records money moved outside the chain.
 type AmountRequest struct {
-	Amount uint64 `json:"amount"`
-	Ref    string `json:"ref,omitempty"`
+	Amount  uint64 `json:"amount"`
+	Ref     string `json:"ref,omitempty"`
+	Version uint64 `json:"version"` // the loan's version the signer saw
 }
 
 // PledgesRequest names pledges.
 type PledgesRequest struct {
 	Pledges []string `json:"pledges"`
+	Version uint64   `json:"version"` // the loan's version the signer saw
+}
+
+// PledgeVersionRequest names the version of the pledge an action on a
+// receipt's pledge acts on.
+type PledgeVersionRequest struct {
+	PledgeVersion uint64 `json:"pledge_version"`
 }
 
 // AcceptOfferRequest is the buyer accepting, naming the bank that will

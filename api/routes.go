@@ -159,9 +159,9 @@ func (s *Server) routeTable() []*Route {
 				return &receipt.ConfirmPledge{Pledge: pl, ReceiptVersion: req.ReceiptVersion}, err
 			}),
 		onR("/v1/receipts/{id}/release", "receipts", "receipt release",
-			"release the receipt's active pledge (that bank)", "receipt", func(rc *reqCtx, id string, req *Empty) (receipt.Op, error) {
+			"release the receipt's active pledge (that bank)", "receipt", func(rc *reqCtx, id string, req *PledgeVersionRequest) (receipt.Op, error) {
 				pl, err := rc.receiptPledge(id)
-				return &receipt.ReleasePledge{Pledge: pl}, err
+				return &receipt.ReleasePledge{Pledge: pl, Version: req.PledgeVersion}, err
 			}),
 		onR("/v1/receipts/{id}/deliver", "deliveries", "receipt deliver",
 			"redeem goods: opens a release order (holder; a pledged receipt's bank co-signs)", "receipt", func(rc *reqCtx, id string, req *DeliverRequest) (receipt.Op, error) {
@@ -201,15 +201,21 @@ func (s *Server) routeTable() []*Route {
 				return &receipt.ConfirmPledge{Pledge: id, ReceiptVersion: req.ReceiptVersion}
 			}),
 		on("/v1/pledges/{id}/reject", "pledges", "pledge reject",
-			"refuse a pending request (the bank) or withdraw it (the pledgor)", "pledge", func(id string, req *ReasonRequest) receipt.Op {
-				return &receipt.RejectPledge{Pledge: id, Reason: req.Reason}
+			"refuse a pending request (the bank) or withdraw it (the pledgor)", "pledge", func(id string, req *VersionReasonRequest) receipt.Op {
+				return &receipt.RejectPledge{Pledge: id, Reason: req.Reason, Version: req.Version}
 			}),
 		on("/v1/pledges/{id}/withdraw", "pledges", "pledge withdraw",
-			"withdraw a pending request (the pledgor)", "pledge", func(id string, req *Empty) receipt.Op { return &receipt.WithdrawPledgeRequest{Pledge: id} }),
+			"withdraw a pending request (the pledgor)", "pledge", func(id string, req *VersionRequest) receipt.Op {
+				return &receipt.WithdrawPledgeRequest{Pledge: id, Version: req.Version}
+			}),
 		on("/v1/pledges/{id}/release", "pledges", "pledge release",
-			"give up control: the debt was repaid (the bank)", "pledge", func(id string, req *Empty) receipt.Op { return &receipt.ReleasePledge{Pledge: id} }),
+			"give up control: the debt was repaid (the bank)", "pledge", func(id string, req *VersionRequest) receipt.Op {
+				return &receipt.ReleasePledge{Pledge: id, Version: req.Version}
+			}),
 		on("/v1/pledges/{id}/invoke", "pledges", "pledge invoke",
-			"enforce after a default: the receipt moves to the bank", "pledge", func(id string, req *Empty) receipt.Op { return &receipt.InvokePledge{Pledge: id} }),
+			"enforce after a default: the receipt moves to the bank", "pledge", func(id string, req *VersionRequest) receipt.Op {
+				return &receipt.InvokePledge{Pledge: id, Version: req.Version}
+			}),
 
 		// Deliveries.
 		getR("/v1/release-orders/{id}", "deliveries", "release-order get", "a release order", typ[warehouse.ReleaseOrder](), s.record("release_order")),
@@ -232,21 +238,23 @@ func (s *Server) routeTable() []*Route {
 		getR("/v1/loans/{id}", "financing", "loan get", "a loan, with its open margin call", typ[financing.Loan](), s.record("loan")),
 		on("/v1/loans/{id}/disburse", "financing", "loan disburse",
 			"record a disbursement (the bank)", "loan", func(id string, req *AmountRequest) receipt.Op {
-				return &financing.RecordDisbursement{Loan: id, Amount: req.Amount, Ref: req.Ref}
+				return &financing.RecordDisbursement{Loan: id, Amount: req.Amount, Ref: req.Ref, Version: req.Version}
 			}),
 		on("/v1/loans/{id}/repay", "financing", "loan repay",
 			"record a repayment (the bank); repaid in full, the collateral is released", "loan", func(id string, req *AmountRequest) receipt.Op {
-				return &financing.RecordRepayment{Loan: id, Amount: req.Amount, Ref: req.Ref}
+				return &financing.RecordRepayment{Loan: id, Amount: req.Amount, Ref: req.Ref, Version: req.Version}
 			}),
 		on("/v1/loans/{id}/collateral", "financing", "loan add-collateral",
 			"add confirmed pledges (the bank; the borrower co-signs)", "loan", func(id string, req *PledgesRequest) receipt.Op {
-				return &financing.AddCollateral{Loan: id, Pledges: req.Pledges}
+				return &financing.AddCollateral{Loan: id, Pledges: req.Pledges, Version: req.Version}
 			}),
 		on("/v1/loans/{id}/default", "financing", "loan default",
-			"record a default (the bank)", "loan", func(id string, req *Empty) receipt.Op { return &financing.MarkDefault{Loan: id} }),
+			"record a default (the bank)", "loan", func(id string, req *VersionRequest) receipt.Op {
+				return &financing.MarkDefault{Loan: id, Version: req.Version}
+			}),
 		on("/v1/loans/{id}/cancel", "financing", "loan cancel",
-			"cancel an undrawn loan (bank or borrower)", "loan", func(id string, req *ReasonRequest) receipt.Op {
-				return &financing.CancelLoan{Loan: id, Reason: req.Reason}
+			"cancel an undrawn loan (bank or borrower)", "loan", func(id string, req *VersionReasonRequest) receipt.Op {
+				return &financing.CancelLoan{Loan: id, Reason: req.Reason, Version: req.Version}
 			}),
 		listR("/v1/margin-calls", "financing", "margin-call list", "open loans with an open margin call", typ[financing.Loan](), s.marginCalls,
 			P("bank", "string", "bank id"), P("borrower", "string", "borrower id")),

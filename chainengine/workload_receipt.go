@@ -192,7 +192,7 @@ func (w *ReceiptWorkload) laneTxs(lane, from, n int) []signedTx {
 		})
 		sign(KindPledgeRequest, []string{a}, &receipt.RequestPledge{Pledge: pl, Receipt: r, Version: 1, Bank: bank, Maturity: w.start + 180*86400})
 		sign(KindPledgeConfirm, []string{bank}, &receipt.ConfirmPledge{Pledge: pl, ReceiptVersion: 2})
-		sign(KindPledgeRelease, []string{bank}, &receipt.ReleasePledge{Pledge: pl})
+		sign(KindPledgeRelease, []string{bank}, &receipt.ReleasePledge{Pledge: pl, Version: 2})
 		sign(KindTransferOffer, []string{a}, &receipt.InitiateTransfer{Receipt: r, Version: 4, To: b, Deadline: w.start + 7*86400})
 		sign(KindTransferAccept, []string{b}, &receipt.AcceptTransfer{Receipt: r, Version: 5})
 		sign(KindSplit, []string{b}, &receipt.Split{Receipt: r, Version: 6, Parts: []receipt.Part{

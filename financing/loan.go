@@ -183,8 +183,8 @@ func eligibleCollateral(x *receipt.Exec, id, bank, borrower string, maturity int
 }
 
 // lenderAction loads a loan for an action of its bank.
-func lenderAction(x *receipt.Exec, id string) (*Loan, error) {
-	l, err := LoadLoan(x, id)
+func lenderAction(x *receipt.Exec, id string, version uint64) (*Loan, error) {
+	l, err := loanAt(x, id, version)
 	if err != nil {
 		return nil, err
 	}
@@ -194,13 +194,26 @@ func lenderAction(x *receipt.Exec, id string) (*Loan, error) {
 	return l, nil
 }
 
+// loanAt loads a loan the signer saw at version.
+func loanAt(x *receipt.Exec, id string, version uint64) (*Loan, error) {
+	l, err := LoadLoan(x, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.Version != version {
+		return nil, receipt.Errorf(receipt.ErrStaleVersion, "loan %s is at version %d, op names %d", l.ID, l.Version, version)
+	}
+	return l, nil
+}
+
 // RecordDisbursement records money the bank paid out under the loan, up to
 // the principal and before maturity. Signed by the loan's bank. The loan
 // is re-evaluated: drawing at a lower price may raise a margin call.
 type RecordDisbursement struct {
-	Loan   string
-	Amount uint64
-	Ref    string // the bank's payment reference
+	Loan    string
+	Amount  uint64
+	Ref     string // the bank's payment reference
+	Version uint64 // the loan version the signer saw
 }
 
 func (*RecordDisbursement) Type() string { return "financing.loan.disburse" }
@@ -212,11 +225,14 @@ func (op *RecordDisbursement) Check() error {
 	if err := receipt.CheckText("reference", op.Ref, false); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("loan", op.Version); err != nil {
+		return err
+	}
 	return CheckAmount("amount", op.Amount)
 }
 
 func (op *RecordDisbursement) Apply(x *receipt.Exec) error {
-	l, err := lenderAction(x, op.Loan)
+	l, err := lenderAction(x, op.Loan, op.Version)
 	if err != nil {
 		return err
 	}
@@ -245,9 +261,10 @@ func (op *RecordDisbursement) Apply(x *receipt.Exec) error {
 // and its pledges are released in the same tx. Recoveries on a defaulted
 // loan are recorded the same way.
 type RecordRepayment struct {
-	Loan   string
-	Amount uint64
-	Ref    string
+	Loan    string
+	Amount  uint64
+	Ref     string
+	Version uint64 // the loan version the signer saw
 }
 
 func (*RecordRepayment) Type() string { return "financing.loan.repay" }
@@ -259,11 +276,14 @@ func (op *RecordRepayment) Check() error {
 	if err := receipt.CheckText("reference", op.Ref, false); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("loan", op.Version); err != nil {
+		return err
+	}
 	return CheckAmount("amount", op.Amount)
 }
 
 func (op *RecordRepayment) Apply(x *receipt.Exec) error {
-	l, err := lenderAction(x, op.Loan)
+	l, err := lenderAction(x, op.Loan, op.Version)
 	if err != nil {
 		return err
 	}
@@ -285,6 +305,7 @@ func (op *RecordRepayment) Apply(x *receipt.Exec) error {
 type AddCollateral struct {
 	Loan    string
 	Pledges []string
+	Version uint64 // the loan version the signer saw
 }
 
 func (*AddCollateral) Type() string { return "financing.loan.collateral.add" }
@@ -293,11 +314,14 @@ func (op *AddCollateral) Check() error {
 	if err := receipt.CheckID("loan", op.Loan); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("loan", op.Version); err != nil {
+		return err
+	}
 	return checkPledgeList(op.Pledges)
 }
 
 func (op *AddCollateral) Apply(x *receipt.Exec) error {
-	l, err := lenderAction(x, op.Loan)
+	l, err := lenderAction(x, op.Loan, op.Version)
 	if err != nil {
 		return err
 	}
@@ -343,15 +367,21 @@ func (op *AddCollateral) Apply(x *receipt.Exec) error {
 // may invoke them (pledge.invoke) before their maturity. Before either
 // event it is refused: there is no enforcement before the deadline.
 type MarkDefault struct {
-	Loan string
+	Loan    string
+	Version uint64 // the loan version the signer saw
 }
 
 func (*MarkDefault) Type() string { return "financing.loan.default" }
 
-func (op *MarkDefault) Check() error { return receipt.CheckID("loan", op.Loan) }
+func (op *MarkDefault) Check() error {
+	if err := receipt.CheckID("loan", op.Loan); err != nil {
+		return err
+	}
+	return receipt.CheckVersion("loan", op.Version)
+}
 
 func (op *MarkDefault) Apply(x *receipt.Exec) error {
-	l, err := lenderAction(x, op.Loan)
+	l, err := lenderAction(x, op.Loan, op.Version)
 	if err != nil {
 		return err
 	}
@@ -396,8 +426,9 @@ func (op *MarkDefault) Apply(x *receipt.Exec) error {
 // CancelLoan closes a loan before anything was disbursed and releases its
 // collateral. Signed by the loan's bank or its borrower.
 type CancelLoan struct {
-	Loan   string
-	Reason string
+	Loan    string
+	Reason  string
+	Version uint64 // the loan version the signer saw
 }
 
 func (*CancelLoan) Type() string { return "financing.loan.cancel" }
@@ -406,11 +437,14 @@ func (op *CancelLoan) Check() error {
 	if err := receipt.CheckID("loan", op.Loan); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("loan", op.Version); err != nil {
+		return err
+	}
 	return receipt.CheckText("reason", op.Reason, true)
 }
 
 func (op *CancelLoan) Apply(x *receipt.Exec) error {
-	l, err := LoadLoan(x, op.Loan)
+	l, err := loanAt(x, op.Loan, op.Version)
 	if err != nil {
 		return err
 	}

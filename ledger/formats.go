@@ -24,7 +24,12 @@ import (
 // consortium upgrades.
 
 // opFormatVersions holds the op types whose format moved past 1.
-var opFormatVersions = map[string]uint16{}
+var opFormatVersions = map[string]uint16{
+	// Version 2: the loan's or pledge's version the signer saw.
+	"financing.loan.disburse": 2, "financing.loan.repay": 2, "financing.loan.collateral.add": 2,
+	"financing.loan.default": 2, "financing.loan.cancel": 2,
+	"pledge.reject": 2, "pledge.withdraw": 2, "pledge.release": 2, "pledge.invoke": 2,
+}
 
 // FormatVersion is the format version of a record kind ("receipt") or op
 // type ("receipt.split").

@@ -134,7 +134,7 @@ func TestMarkDefaultAtMaturity(t *testing.T) {
 	h.Advance(1)
 	h.fail(financing.ErrNotLender, by(BankB), &financing.MarkDefault{Loan: "L-1"})
 	h.fail(financing.ErrNotLender, by(TraderA), &financing.MarkDefault{Loan: "L-1"})
-	h.fail(financing.ErrLoanNotFound, by(BankA), &financing.MarkDefault{Loan: "L-NONE"})
+	h.fail(financing.ErrLoanNotFound, by(BankA), &financing.MarkDefault{Loan: "L-NONE", Version: 1})
 	res := h.ok(by(BankA), &financing.MarkDefault{Loan: "L-1"})
 	assert.True(t, hasEvent(res, financing.EvLoanDefaulted))
 	l := h.loan("L-1")

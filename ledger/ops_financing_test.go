@@ -183,11 +183,19 @@ func TestDisbursementAndRepayment(t *testing.T) {
 	}
 	h.fail(financing.ErrNotLender, by(BankB), disburse(1))
 	h.fail(financing.ErrNotLender, by(TraderA), disburse(1))
-	h.fail(financing.ErrLoanNotFound, by(BankA), &financing.RecordDisbursement{Loan: "L-NONE", Amount: 1})
+	h.fail(financing.ErrLoanNotFound, by(BankA), &financing.RecordDisbursement{Loan: "L-NONE", Amount: 1, Version: 1})
+	// The version the signer saw is required, and must be the loan's now.
+	h.Exact = true
+	h.fail(receipt.ErrMissingField, by(BankA), &financing.RecordDisbursement{Loan: "L-NONE", Amount: 1})
+	h.Exact = false
 	h.fail(financing.ErrBadAmount, by(BankA), disburse(0))
 	h.fail(financing.ErrOverDisbursement, by(BankA), disburse(10_000_001))
 	h.fail(financing.ErrOverRepayment, by(BankA), repay(1))
+	seen := h.loan("L-1").Version
 	h.ok(by(BankA), disburse(6_000_000))
+	stale := repay(1)
+	stale.Version = seen
+	h.fail(receipt.ErrStaleVersion, by(BankA), stale, "the loan moved since the bank read it")
 	h.ok(by(BankA), disburse(4_000_000))
 	l := h.loan("L-1")
 	assert.Equal(t, uint64(10_000_000), l.Disbursed)

@@ -244,7 +244,11 @@ func TestPledgeHandshake(t *testing.T) {
 	// Release: only that pledge's bank.
 	h.fail(receipt.ErrNotPledgee, by(BankB), &receipt.ReleasePledge{Pledge: "PL-1"})
 	h.fail(receipt.ErrNotPledgee, by(TraderA), &receipt.ReleasePledge{Pledge: "PL-1"})
-	h.fail(receipt.ErrPledgeNotFound, by(BankA), &receipt.ReleasePledge{Pledge: "PL-9"})
+	h.fail(receipt.ErrPledgeNotFound, by(BankA), &receipt.ReleasePledge{Pledge: "PL-9", Version: 1})
+	h.Exact = true
+	h.fail(receipt.ErrMissingField, by(BankA), &receipt.ReleasePledge{Pledge: "PL-9"}, "the pledge version is required")
+	h.Exact = false
+	h.fail(receipt.ErrStaleVersion, by(BankA), &receipt.ReleasePledge{Pledge: "PL-1", Version: h.pledgeRec("PL-1").Version - 1}, "the pledge moved since")
 	h.ok(by(BankA), &receipt.ReleasePledge{Pledge: "PL-1"})
 	assert.Equal(t, receipt.StateIssued, h.receipt(r.ID).State)
 	assert.Equal(t, receipt.PledgeReleased, h.pledgeRec("PL-1").Status)

@@ -1,6 +1,9 @@
 package ledger
 
 import (
+	"reflect"
+
+	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/receipt"
 )
 
@@ -16,6 +19,10 @@ type Sim struct {
 	// (block 0 is the genesis state).
 	Records []*BlockRecord
 	record  bool
+	// Exact submits ops as given; otherwise (the default) the Sim's client
+	// reads the version of a loan or pledge an op leaves at 0 first
+	// (ReadVersions), as the CLI does.
+	Exact bool
 }
 
 // NewSim starts a simulated chain from the world's genesis at block time start.
@@ -29,6 +36,9 @@ func NewSim(w *World, chainID string, start int64) (*Sim, error) {
 
 // Do applies op signed by signers in the next block.
 func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
+	if !s.Exact {
+		ReadVersions(op, VersionsIn(s.Store))
+	}
 	s.Block.Height++
 	if !s.record {
 		BeginBlock(s.Store, s.Store, s.Block)
@@ -50,6 +60,11 @@ func (s *Sim) Do(signers []string, op receipt.Op) (Result, error) {
 
 // DoBlock applies several ops in one block and returns its record.
 func (s *Sim) DoBlock(txs []Signed) *BlockRecord {
+	if !s.Exact {
+		for _, tx := range txs {
+			ReadVersions(tx.Op, VersionsIn(s.Store))
+		}
+	}
 	s.Block.Height++
 	rec := s.Ledger.ApplyBlock(s.Store, s.Block, txs)
 	if s.record {
@@ -90,3 +105,49 @@ func (e *RecordedError) Error() string { return e.Log }
 
 // Unwrap lets errors.Is/As reach the rule.
 func (e *RecordedError) Unwrap() error { return e.Rule }
+
+// ReadVersions does what a client does before it signs an op that acts on
+// a loan or a pledge and names no version: it reads the version the record
+// has now (version(kind, id), kind "loan" or "pledge") and names it. The
+// chain never does this; a client that cannot read first (an offline
+// signer) must name it itself.
+func ReadVersions(op receipt.Op, version func(kind, id string) (uint64, bool)) {
+	v := reflect.ValueOf(op)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	e := v.Elem()
+	ver := e.FieldByName("Version")
+	if !ver.IsValid() || ver.Kind() != reflect.Uint64 || ver.Uint() != 0 {
+		return
+	}
+	kind, id := "", ""
+	if f := e.FieldByName("Loan"); f.IsValid() && f.Kind() == reflect.String {
+		kind, id = "loan", f.String()
+	} else if f := e.FieldByName("Pledge"); f.IsValid() && f.Kind() == reflect.String && !e.FieldByName("Receipt").IsValid() {
+		kind, id = "pledge", f.String()
+	}
+	if kind == "" {
+		return
+	}
+	if n, ok := version(kind, id); ok {
+		ver.SetUint(n)
+	}
+}
+
+// VersionsIn reads record versions from st, for ReadVersions.
+func VersionsIn(st receipt.Store) func(kind, id string) (uint64, bool) {
+	return func(kind, id string) (uint64, bool) {
+		switch kind {
+		case "loan":
+			if l, ok := load[financing.Loan](st, financing.LoanKey(id)); ok {
+				return l.Version, true
+			}
+		case "pledge":
+			if p, ok := load[receipt.Pledge](st, receipt.PledgeKey(id)); ok {
+				return p.Version, true
+			}
+		}
+		return 0, false
+	}
+}

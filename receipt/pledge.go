@@ -63,6 +63,18 @@ func LoadPledge(x *Exec, id string) (*Pledge, error) {
 	return p, nil
 }
 
+// pledgeAt loads a pledge the signer saw at version.
+func pledgeAt(x *Exec, id string, version uint64) (*Pledge, error) {
+	p, err := LoadPledge(x, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Version != version {
+		return nil, errf(ErrStaleVersion, "pledge %s is at version %d, op names %d", p.ID, p.Version, version)
+	}
+	return p, nil
+}
+
 // SavePledge writes a pledge.
 func SavePledge(x *Exec, p *Pledge) { Save(x, PledgeKey(p.ID), p) }
 
@@ -201,8 +213,9 @@ func (op *ConfirmPledge) Apply(x *Exec) error {
 // holder (withdrawn). It is allowed on a frozen receipt: it only lifts an
 // encumbrance.
 type RejectPledge struct {
-	Pledge string
-	Reason string
+	Pledge  string
+	Reason  string
+	Version uint64 // the pledge version the signer saw
 }
 
 func (*RejectPledge) Type() string { return "pledge.reject" }
@@ -211,11 +224,14 @@ func (op *RejectPledge) Check() error {
 	if err := CheckID("pledge", op.Pledge); err != nil {
 		return err
 	}
+	if err := CheckVersion("pledge", op.Version); err != nil {
+		return err
+	}
 	return CheckText("reason", op.Reason, false)
 }
 
 func (op *RejectPledge) Apply(x *Exec) error {
-	p, err := LoadPledge(x, op.Pledge)
+	p, err := pledgeAt(x, op.Pledge, op.Version)
 	if err != nil {
 		return err
 	}
@@ -232,15 +248,21 @@ func (op *RejectPledge) Apply(x *Exec) error {
 
 // WithdrawPledgeRequest is the holder taking back a pending request.
 type WithdrawPledgeRequest struct {
-	Pledge string
+	Pledge  string
+	Version uint64 // the pledge version the signer saw
 }
 
 func (*WithdrawPledgeRequest) Type() string { return "pledge.withdraw" }
 
-func (op *WithdrawPledgeRequest) Check() error { return CheckID("pledge", op.Pledge) }
+func (op *WithdrawPledgeRequest) Check() error {
+	if err := CheckID("pledge", op.Pledge); err != nil {
+		return err
+	}
+	return CheckVersion("pledge", op.Version)
+}
 
 func (op *WithdrawPledgeRequest) Apply(x *Exec) error {
-	p, err := LoadPledge(x, op.Pledge)
+	p, err := pledgeAt(x, op.Pledge, op.Version)
 	if err != nil {
 		return err
 	}
@@ -281,14 +303,23 @@ func endPendingPledge(x *Exec, p *Pledge, status PledgeStatus, ev, reason string
 // ReleasePledge is the bank giving up control: the secured debt was
 // repaid. The receipt is free again.
 type ReleasePledge struct {
-	Pledge string
+	Pledge  string
+	Version uint64 // the pledge version the signer saw
 }
 
 func (*ReleasePledge) Type() string { return "pledge.release" }
 
-func (op *ReleasePledge) Check() error { return CheckID("pledge", op.Pledge) }
+func (op *ReleasePledge) Check() error {
+	if err := CheckID("pledge", op.Pledge); err != nil {
+		return err
+	}
+	return CheckVersion("pledge", op.Version)
+}
 
 func (op *ReleasePledge) Apply(x *Exec) error {
+	if _, err := pledgeAt(x, op.Pledge, op.Version); err != nil {
+		return err
+	}
 	p, r, err := activePledgeAction(x, op.Pledge)
 	if err != nil {
 		return err
@@ -342,14 +373,23 @@ func release(x *Exec, p *Pledge, r *Receipt, note string, attrs ...Attr) {
 // bank. Allowed once a default is recorded: maturity passed unpaid, or a
 // margin call went uncured.
 type InvokePledge struct {
-	Pledge string
+	Pledge  string
+	Version uint64 // the pledge version the signer saw
 }
 
 func (*InvokePledge) Type() string { return "pledge.invoke" }
 
-func (op *InvokePledge) Check() error { return CheckID("pledge", op.Pledge) }
+func (op *InvokePledge) Check() error {
+	if err := CheckID("pledge", op.Pledge); err != nil {
+		return err
+	}
+	return CheckVersion("pledge", op.Version)
+}
 
 func (op *InvokePledge) Apply(x *Exec) error {
+	if _, err := pledgeAt(x, op.Pledge, op.Version); err != nil {
+		return err
+	}
 	p, r, err := activePledgeAction(x, op.Pledge)
 	if err != nil {
 		return err

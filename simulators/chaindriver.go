@@ -32,6 +32,8 @@ func NewChainDriver(n *chainengine.Node, w *ledger.World) *ChainDriver {
 
 // Submit implements Driver.
 func (d *ChainDriver) Submit(ctx context.Context, signers []string, op receipt.Op) error {
+	st, _ := d.App.State()
+	ledger.ReadVersions(op, ledger.VersionsIn(st)) // as a client reads before it signs
 	_, _, err := d.Client.Submit(ctx, signers, op)
 	return err
 }

@@ -3,9 +3,12 @@ package apiclient
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/ledger"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ewrchain/ewr/api"
@@ -58,6 +61,21 @@ func (d *Driver) SubmitResult(ctx context.Context, signers []string, op receipt.
 	if err != nil {
 		return nil, err
 	}
+	// As a client does before it signs: read the version of the loan or
+	// pledge the op acts on, when it names none.
+	ledger.ReadVersions(op, func(kind, id string) (uint64, bool) {
+		var raw json.RawMessage
+		if d.reader().Get(ctx, "/v1/"+kind+"s/"+url.PathEscape(id), &raw) != nil {
+			return 0, false
+		}
+		var rec struct {
+			Version uint64 `json:"version"`
+		}
+		if json.Unmarshal(raw, &rec) != nil {
+			return 0, false
+		}
+		return rec.Version, true
+	})
 	raw, err := snake.Marshal(op)
 	if err != nil {
 		return nil, err

@@ -736,7 +736,7 @@ func (g *queryLoad) nextLoanStep(ln *benchLane, now int64) (ledger.Signed, bool)
 		}
 		ln.loans = append(ln.loans, l.ID)
 		g.loans++
-		return ledger.Signed{Signers: []string{l.Bank}, Op: &financing.RecordDisbursement{Loan: l.ID, Amount: l.Principal, Ref: "MT103-" + l.ID}}, true
+		return ledger.Signed{Signers: []string{l.Bank}, Op: &financing.RecordDisbursement{Loan: l.ID, Amount: l.Principal, Ref: "MT103-" + l.ID, Version: l.Version}}, true
 	}
 }
 
@@ -767,7 +767,7 @@ func (g *queryLoad) nextExtra(ln *benchLane, now int64) (ledger.Signed, bool) {
 		if l.Status != financing.LoanOpen || l.Outstanding < 10 {
 			return g.nextExtra(ln, now)
 		}
-		return ledger.Signed{Signers: []string{l.Bank}, Op: &financing.RecordRepayment{Loan: l.ID, Amount: l.Outstanding / 3, Ref: "MT103-R-" + l.ID}}, true
+		return ledger.Signed{Signers: []string{l.Bank}, Op: &financing.RecordRepayment{Loan: l.ID, Amount: l.Outstanding / 3, Ref: "MT103-R-" + l.ID, Version: l.Version}}, true
 	case 1:
 		var id string
 		for _, li := range ln.lots {

@@ -39,7 +39,7 @@ func jsonOf(t *testing.T, want int, args ...string) map[string]any {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 1, "one JSON object on stdout: %q", out)
 	var v map[string]any
-	require.NoError(t, json.Unmarshal([]byte(lines[0]), &v), "ewr %s printed %q", strings.Join(args, " "), out)
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &v), "ewr %s printed %q (stderr %q)", strings.Join(args, " "), out, errs)
 	return v
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding"
 	"encoding/json"
@@ -21,7 +22,6 @@ import (
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apiclient"
 	"github.com/ewrchain/ewr/api/snake"
-	"github.com/ewrchain/ewr/receipt"
 )
 
 // The resource commands (`ewr receipt transfer WR-1 --to trader-b`, `ewr
@@ -118,51 +118,98 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 	}
 }
 
-// readVersion fills in the version of the receipt an action names when
-// the user gave none: it reads the receipt first, as any client must, and
-// says which version it acts on. The action is then refused if the
-// receipt moved in between (stale_version); the server never fills it.
+// readVersion fills in the version of the record an action names when
+// the user gave none: it reads the record first, as any client must, and
+// says which version it acts on. The action is then refused if the record
+// moved in between (stale_version); the server never fills it. The record
+// is the path's: a receipt, a pledge, a loan or a participant; a
+// receipt_version is the receipt's (of a pledge, its receipt's), a
+// pledge_version that of the receipt's pledge.
 func readVersion(ctx context.Context, cf *clientFlags, r api.RouteInfo, pos []string, doc map[string]any) error {
 	if r.Request == nil {
 		return nil
 	}
 	field := ""
 	for _, f := range snake.Fields(r.Request) {
-		if f.Name == "version" || f.Name == "receipt_version" {
+		if f.Name == "version" || f.Name == "receipt_version" || f.Name == "pledge_version" {
 			field = f.Name
 		}
 	}
 	if field == "" || doc[field] != nil {
 		return nil
 	}
-	var id string
+	collection := ""
+	for _, c := range []string{"receipts", "pledges", "loans", "participants"} {
+		if strings.HasPrefix(r.Path, "/v1/"+c+"/{id}/") && len(pos) == 1 {
+			collection = c
+		}
+	}
+	var kind, id string
 	switch {
-	case strings.HasPrefix(r.Path, "/v1/receipts/{id}/") && len(pos) == 1:
-		id = pos[0]
+	case collection != "":
+		kind, id = strings.TrimSuffix(collection, "s"), pos[0]
 	case r.Path == "/v1/offers":
-		id, _ = doc["receipt"].(string)
+		kind, id = "receipt", fmt.Sprint(doc["receipt"])
+	default:
+		return nil
 	}
 	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(r.Path, "/v1/pledges/{id}/") && len(pos) == 1 {
-		var p receipt.Pledge
-		if err := c.Get(ctx, "/v1/pledges/"+url.PathEscape(pos[0]), &p); err != nil {
-			return apiErr(err, *cf.json)
+	var rec struct{ Version, State, Receipt, Pledge string }
+	read := func(kind, id string) error {
+		var raw json.RawMessage
+		if err := c.Get(ctx, "/v1/"+kind+"s/"+url.PathEscape(id), &raw); err != nil {
+			return err
 		}
-		id = p.Receipt
-	}
-	if id == "" {
+		var doc map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return err
+		}
+		str := func(k string) string {
+			if v, ok := doc[k]; ok && v != nil {
+				return fmt.Sprint(v)
+			}
+			return ""
+		}
+		rec.Version, rec.Receipt, rec.Pledge = str("version"), str("receipt"), str("pledge")
+		rec.State = str("state") + str("status")
 		return nil
 	}
-	var rec receipt.Receipt
-	if err := c.Get(ctx, "/v1/receipts/"+url.PathEscape(id), &rec); err != nil {
+	if err := read(kind, id); err != nil {
 		return apiErr(err, *cf.json)
 	}
-	doc[field] = rec.Version
-	fmt.Fprintf(stderr, "acting on receipt %s at version %d (%s); --%s names another\n", id, rec.Version, rec.State, kebab(field))
+	switch {
+	case field == "receipt_version" && kind == "pledge":
+		kind, id = "receipt", rec.Receipt
+	case field == "pledge_version" && kind == "receipt":
+		if rec.Pledge == "" {
+			return nil // the rules will say there is no pledge
+		}
+		kind, id = "pledge", rec.Pledge
+	}
+	if id != pos0(pos) || kind != strings.TrimSuffix(collection, "s") {
+		if err := read(kind, id); err != nil {
+			return apiErr(err, *cf.json)
+		}
+	}
+	v, err := strconv.ParseUint(rec.Version, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s %s: version %q", kind, id, rec.Version)
+	}
+	doc[field] = v
+	fmt.Fprintf(stderr, "acting on %s %s at version %d (%s); --%s names another\n", kind, id, v, rec.State, kebab(field))
 	return nil
+}
+
+func pos0(pos []string) string {
+	if len(pos) == 0 {
+		return ""
+	}
+	return pos[0]
 }
 
 // routeParams lists a route path's parameters, in order.

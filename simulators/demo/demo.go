@@ -144,6 +144,16 @@ func (s *story) version(ctx context.Context, id string) uint64 {
 	return r.Version
 }
 
+// loanVersion is the story's loan's version now, as the bank reads it
+// before it records money moved (0, which the rules refuse, if unreadable).
+func (s *story) loanVersion(ctx context.Context) uint64 {
+	var l financing.Loan
+	if err := s.c.Get(ctx, "/v1/loans/"+s.res.Loan, &l); err != nil {
+		return 0
+	}
+	return l.Version
+}
+
 func (s *story) receipt(ctx context.Context, id string) (*receipt.Receipt, error) {
 	var r receipt.Receipt
 	return &r, s.c.Get(ctx, "/v1/receipts/"+id, &r)
@@ -379,7 +389,7 @@ func (s *story) loan(ctx context.Context) error {
 		Currency: usd, Principal: 40_000_000, Maturity: s.now + 60*day}, "open loan "+s.res.Loan+" (the borrower co-signs)"); err != nil {
 		return err
 	}
-	_, err := s.act(ctx, bankA, "/v1/loans/"+s.res.Loan+"/disburse", api.AmountRequest{Amount: 40_000_000, Ref: "MT103-" + s.cfg.Tag}, "disburse USD 400,000")
+	_, err := s.act(ctx, bankA, "/v1/loans/"+s.res.Loan+"/disburse", api.AmountRequest{Amount: 40_000_000, Ref: "MT103-" + s.cfg.Tag, Version: s.loanVersion(ctx)}, "disburse USD 400,000")
 	return err
 }
 
@@ -404,7 +414,7 @@ func (s *story) marginCall(ctx context.Context) error {
 
 func (s *story) repay(ctx context.Context) error {
 	s.say("\n6. Repayment: %s repays the loan in full; %s records it and the pledge is released", alice, bankA)
-	if _, err := s.act(ctx, bankA, "/v1/loans/"+s.res.Loan+"/repay", api.AmountRequest{Amount: 40_000_000, Ref: "MT103-R-" + s.cfg.Tag},
+	if _, err := s.act(ctx, bankA, "/v1/loans/"+s.res.Loan+"/repay", api.AmountRequest{Amount: 40_000_000, Ref: "MT103-R-" + s.cfg.Tag, Version: s.loanVersion(ctx)},
 		"record the repayment"); err != nil {
 		return err
 	}
