@@ -7,16 +7,13 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ewrchain/ewr/api/snake"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
-	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/receipt"
-	"github.com/ewrchain/ewr/trading"
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -135,26 +132,6 @@ func (s *Server) receipt(rc *reqCtx) error {
 	return rc.c.Status(http.StatusOK).Send(e.body)
 }
 
-// readPage answers a page of records from the read model while it is up
-// (fromIndex), else by walking the chain state's records under prefix that
-// keep picks: the same answer, the first by index.
-func readPage[T any](s *Server, rc *reqCtx, pg indexer.Page, fromIndex func(*indexer.Queries) ([]*T, string, error), prefix string, f indexer.Filter[T]) error {
-	var items []*T
-	var next string
-	if q := s.queries(); q != nil {
-		var err error
-		if items, next, err = fromIndex(q); err != nil {
-			return err
-		}
-	} else {
-		items, next = walk[T](rc.state(), prefix, pg, f.Match)
-	}
-	if items == nil {
-		items = []*T{}
-	}
-	return rc.list(items, next)
-}
-
 func (rc *reqCtx) list(items any, next string) error {
 	return rc.reply(http.StatusOK, List{Items: items, Next: next})
 }
@@ -174,115 +151,9 @@ func (rc *reqCtx) boolQuery(name string) (bool, error) {
 
 // Participants, warehouses, devices, alerts.
 
-func (s *Server) participants(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	items, next := walk[receipt.Participant](rc.state(), receipt.PrefixParticipant, pg, nil)
-	return rc.list(items, next)
-}
-
-func (s *Server) warehouses(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	items, next := walk[warehouse.Warehouse](rc.state(), warehouse.PrefixWarehouse, pg, nil)
-	return rc.list(items, next)
-}
-
-func (s *Server) bays(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	free, err := rc.boolQuery("free")
-	if err != nil {
-		return err
-	}
-	st := rc.state()
-	if !hasKey(st, warehouse.WarehouseKey(id)) {
-		return receipt.Errorf(warehouse.ErrWarehouseNotFound, "%q", id)
-	}
-	items, next := walk[warehouse.Bay](st, warehouse.BaysOf(id), pg, func(b *warehouse.Bay) bool { return !free || b.LockedBy == "" })
-	return rc.list(items, next)
-}
-
 func hasKey(st receipt.Store, key string) bool {
 	_, ok := st.Get(key)
 	return ok
-}
-
-func (s *Server) warehouseLots(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	unhealthy, err := rc.boolQuery("unhealthy")
-	if err != nil {
-		return err
-	}
-	var status warehouse.LotStatus
-	if v := rc.c.Query("status"); v != "" {
-		if err := status.UnmarshalText([]byte(v)); err != nil {
-			return failf(PInvalidParameter, "status: %v", err)
-		}
-	}
-	f := indexer.LotFilter{Warehouse: id, Unhealthy: unhealthy, Status: status}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.Lot, string, error) {
-		return q.Lots(rc.ctx(), id, f, pg)
-	}, warehouse.PrefixLot, f.Filter())
-}
-
-func (s *Server) warehouseReleaseOrders(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*warehouse.ReleaseOrder, string, error) {
-		return q.OpenReleaseOrders(rc.ctx(), id, pg)
-	}, warehouse.PrefixReleaseOrder, indexer.ReleaseOrderFilter{Warehouse: id, Open: true}.Filter())
-}
-
-func (s *Server) devices(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	wh, bay := rc.c.Query("warehouse"), rc.c.Query("bay")
-	items, next := walk[warehouse.Device](rc.state(), warehouse.PrefixDevice, pg, func(d *warehouse.Device) bool {
-		return (wh == "" || d.Warehouse == wh) && (bay == "" || d.Bay == bay)
-	})
-	return rc.list(items, next)
-}
-
-func (s *Server) alerts(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	open, err := rc.boolQuery("open")
-	if err != nil {
-		return err
-	}
-	lot := rc.c.Query("lot")
-	items, next := walk[iot.Alert](rc.state(), iot.PrefixAlert, pg, func(a *iot.Alert) bool {
-		return (lot == "" || a.Lot == lot) && (!open || a.Status == iot.AlertOpen)
-	})
-	return rc.list(items, next)
 }
 
 // simulated runs a request to the node's device simulator: its body
@@ -324,54 +195,6 @@ func (s *Server) simLoadOut(rc *reqCtx) error {
 }
 
 // Lots and receipts.
-
-func (s *Server) lotReceipts(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	live, err := rc.boolQuery("live")
-	if err != nil {
-		return err
-	}
-	f := indexer.ReceiptFilter{Lot: id, Live: live}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
-		return q.Receipts(rc.ctx(), f, pg)
-	}, receipt.PrefixReceipt, f.Filter())
-}
-
-func (s *Server) receipts(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	live, err := rc.boolQuery("live")
-	if err != nil {
-		return err
-	}
-	var states []receipt.State
-	if v := rc.c.Query("state"); v != "" {
-		for _, name := range strings.Split(v, ",") {
-			var st receipt.State
-			if err := st.UnmarshalText([]byte(strings.TrimSpace(name))); err != nil || st == 0 {
-				return failf(PInvalidParameter, "state %q", name)
-			}
-			states = append(states, st)
-		}
-	}
-	holder, lot := rc.c.Query("holder"), rc.c.Query("lot")
-	if holder == "" && lot == "" {
-		holder = rc.who
-	}
-	f := indexer.ReceiptFilter{Holder: holder, Lot: lot, States: states, Live: live}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Receipt, string, error) {
-		return q.Receipts(rc.ctx(), f, pg)
-	}, receipt.PrefixReceipt, f.Filter())
-}
 
 func (s *Server) receiptHistory(rc *reqCtx) error {
 	id, err := rc.id("id")
@@ -478,21 +301,6 @@ func (s *Server) lineage(rc *reqCtx) error {
 	return rc.reply(http.StatusOK, out)
 }
 
-func (s *Server) receiptPledges(rc *reqCtx) error {
-	id, err := rc.id("id")
-	if err != nil {
-		return err
-	}
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	f := indexer.PledgeFilter{Receipt: id}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
-		return q.Pledges(rc.ctx(), f, pg)
-	}, receipt.PrefixPledge, f.Filter())
-}
-
 func (s *Server) precheck(rc *reqCtx) error {
 	id, err := rc.id("id")
 	if err != nil {
@@ -557,92 +365,6 @@ func (s *Server) proof(kind string) func(rc *reqCtx) error {
 
 // Pledges and financing.
 
-func (s *Server) pledges(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	bank := rc.c.Query("bank", rc.who)
-	var statuses []receipt.PledgeStatus
-	if v := rc.c.Query("status"); v != "" {
-		for _, name := range strings.Split(v, ",") {
-			var st receipt.PledgeStatus
-			if err := st.UnmarshalText([]byte(strings.TrimSpace(name))); err != nil || st == 0 {
-				return failf(PInvalidParameter, "status %q", name)
-			}
-			statuses = append(statuses, st)
-		}
-	}
-	f := indexer.PledgeFilter{Bank: bank, Statuses: statuses}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*receipt.Pledge, string, error) {
-		return q.Pledges(rc.ctx(), f, pg)
-	}, receipt.PrefixPledge, f.Filter())
-}
-
-func (s *Server) policies(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	prefix := financing.PrefixPolicy
-	if b := rc.c.Query("bank"); b != "" {
-		prefix += b + "/"
-	}
-	items, next := walk[financing.CreditPolicy](rc.state(), prefix, pg, nil)
-	return rc.list(items, next)
-}
-
-func (s *Server) prices(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	items, next := walk[financing.Price](rc.state(), financing.PrefixPrice, pg, nil)
-	return rc.list(items, next)
-}
-
-// loanFilter reads ?bank= and ?borrower=; neither means the token's
-// participant on either side.
-func (rc *reqCtx) loanFilter() indexer.LoanFilter {
-	bank, borrower := rc.c.Query("bank"), rc.c.Query("borrower")
-	if bank == "" && borrower == "" {
-		return indexer.LoanFilter{Party: rc.who}
-	}
-	return indexer.LoanFilter{Bank: bank, Borrower: borrower}
-}
-
-func (s *Server) loans(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	var status financing.LoanStatus
-	if v := rc.c.Query("status"); v != "" {
-		if err := status.UnmarshalText([]byte(v)); err != nil {
-			return failf(PInvalidParameter, "status: %v", err)
-		}
-	}
-	f := rc.loanFilter()
-	if status != 0 {
-		f.Statuses = []financing.LoanStatus{status}
-	}
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*financing.Loan, string, error) {
-		return q.Loans(rc.ctx(), f, pg)
-	}, financing.PrefixLoan, f.Filter())
-}
-
-func (s *Server) marginCalls(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	f := rc.loanFilter()
-	f.Called = true
-	return readPage(s, rc, pg, func(q *indexer.Queries) ([]*financing.Loan, string, error) {
-		return q.Loans(rc.ctx(), f, pg)
-	}, financing.PrefixLoan, f.Filter())
-}
-
 // ExposureView is a bank's collateral by commodity, warehouse and unit.
 type ExposureView struct {
 	Bank     string             `json:"bank"`
@@ -702,44 +424,6 @@ func (s *Server) exposure(rc *reqCtx) error {
 }
 
 // Trading.
-
-func (s *Server) offers(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	seller, buyer := rc.c.Query("seller"), rc.c.Query("buyer")
-	var status trading.OfferStatus
-	if v := rc.c.Query("status"); v != "" {
-		if err := status.UnmarshalText([]byte(v)); err != nil {
-			return failf(PInvalidParameter, "status: %v", err)
-		}
-	}
-	items, next := walk[trading.Offer](rc.state(), trading.PrefixOffer, pg, func(o *trading.Offer) bool {
-		mine := seller == "" && buyer == "" && (o.Seller == rc.who || o.Buyer == rc.who || o.PledgeBank == rc.who)
-		named := (seller != "" || buyer != "") && (seller == "" || o.Seller == seller) && (buyer == "" || o.Buyer == buyer)
-		return (mine || named) && (status == 0 || o.Status == status)
-	})
-	return rc.list(items, next)
-}
-
-func (s *Server) trades(rc *reqCtx) error {
-	pg, err := rc.page()
-	if err != nil {
-		return err
-	}
-	party := rc.c.Query("party", rc.who)
-	var status trading.TradeStatus
-	if v := rc.c.Query("status"); v != "" {
-		if err := status.UnmarshalText([]byte(v)); err != nil {
-			return failf(PInvalidParameter, "status: %v", err)
-		}
-	}
-	items, next := walk[trading.Trade](rc.state(), trading.PrefixTrade, pg, func(t *trading.Trade) bool {
-		return (t.Seller == party || t.Buyer == party || t.BuyerBank == party || t.PledgeBank == party) && (status == 0 || t.Status == status)
-	})
-	return rc.list(items, next)
-}
 
 // Blocks and txs.
 

@@ -58,7 +58,7 @@ func (s *Server) routeTable() []*Route {
 		getR("/v1/me", "service", "me", "the participant this token acts for", typ[Me](), s.me),
 
 		// Participants.
-		listR("/v1/participants", "participants", "participant list", "consortium members", typ[receipt.Participant](), s.participants),
+		listR("/v1/participants", "participants", "participant list", "consortium members", typ[receipt.Participant](), listOf(s, all[receipt.Participant](receipt.PrefixParticipant))),
 		getR("/v1/participants/{id}", "participants", "participant get", "a member", typ[receipt.Participant](), s.record("participant")),
 		newR[receipt.RegisterParticipant]("/v1/participants", "participants", "participant register",
 			"admit a member (admin quorum: a draft the other admins approve)", "participant", func(_ *reqCtx, op *receipt.RegisterParticipant) string { return op.ID }),
@@ -78,11 +78,11 @@ func (s *Server) routeTable() []*Route {
 			}),
 
 		// Warehouses and bays.
-		listR("/v1/warehouses", "warehouses", "warehouse list", "licensed warehouses", typ[warehouse.Warehouse](), s.warehouses),
+		listR("/v1/warehouses", "warehouses", "warehouse list", "licensed warehouses", typ[warehouse.Warehouse](), listOf(s, all[warehouse.Warehouse](warehouse.PrefixWarehouse))),
 		getR("/v1/warehouses/{id}", "warehouses", "warehouse get", "a warehouse", typ[warehouse.Warehouse](), s.record("warehouse")),
 		newR[warehouse.RegisterWarehouse]("/v1/warehouses", "warehouses", "warehouse register",
 			"admit a warehouse (admin quorum)", "warehouse", func(_ *reqCtx, op *warehouse.RegisterWarehouse) string { return op.ID }),
-		listR("/v1/warehouses/{id}/bays", "warehouses", "warehouse bays", "a warehouse's bays and the lot locked in each", typ[warehouse.Bay](), s.bays,
+		listR("/v1/warehouses/{id}/bays", "warehouses", "warehouse bays", "a warehouse's bays and the lot locked in each", typ[warehouse.Bay](), listOf(s, s.bayList),
 			P("free", "boolean", "only bays holding no locked lot")),
 		on("/v1/warehouses/{id}/bays", "warehouses", "warehouse add-bay",
 			"add a bay with its scale's empty weight (the warehouse's operator)", "warehouse", func(id string, req *BayRequest) receipt.Op {
@@ -97,16 +97,16 @@ func (s *Server) routeTable() []*Route {
 			"register who may supervise the warehouse's lots besides its collateral manager (admin quorum)", "warehouse", func(id string, req *SupervisorsRequest) receipt.Op {
 				return &warehouse.SetSupervisors{Warehouse: id, Supervisors: req.Supervisors}
 			}),
-		listR("/v1/warehouses/{id}/lots", "lots", "warehouse lots", "a warehouse's lots, with lock and health", typ[warehouse.Lot](), s.warehouseLots,
+		listR("/v1/warehouses/{id}/lots", "lots", "warehouse lots", "a warehouse's lots, with lock and health", typ[warehouse.Lot](), listOf(s, s.warehouseLotList),
 			P("unhealthy", "boolean", "only lots whose supervision is not OK"), P("status", "string", "LOCKED or RELEASED")),
 		listR("/v1/warehouses/{id}/release-orders", "deliveries", "warehouse release-orders", "a warehouse's open release orders: goods to load out",
-			typ[warehouse.ReleaseOrder](), s.warehouseReleaseOrders),
+			typ[warehouse.ReleaseOrder](), listOf(s, s.releaseOrderList)),
 
 		// Lots.
 		newR[warehouse.RegisterStock]("/v1/lots", "lots", "lot register",
 			"register and lock a lot from signed in-tickets (operator; the collateral manager co-signs)", "lot", func(_ *reqCtx, op *warehouse.RegisterStock) string { return orNew(&op.Lot, "LOT") }),
 		getR("/v1/lots/{id}", "lots", "lot get", "a lot: its lock (status, bay, quantities) and health", typ[warehouse.Lot](), s.record("lot")),
-		listR("/v1/lots/{id}/receipts", "lots", "lot receipts", "the receipts on a lot", typ[receipt.Receipt](), s.lotReceipts,
+		listR("/v1/lots/{id}/receipts", "lots", "lot receipts", "the receipts on a lot", typ[receipt.Receipt](), listOf(s, s.lotReceiptList),
 			P("live", "boolean", "only receipts that still stand for goods")),
 		on("/v1/lots/{id}/recount", "lots", "lot recount",
 			"re-count a lot in alarm: clears the alarm and unfreezes its receipts (collateral manager; a regulator co-signs)", "lot", func(id string, req *RecountRequest) receipt.Op {
@@ -115,7 +115,7 @@ func (s *Server) routeTable() []*Route {
 		getR("/v1/lots/{id}/proof", "lots", "lot proof", "a proof bundle of the lot record, checkable offline with `ewr verify`", typ[chainengine.ProofBundle](), s.proof("lot")),
 
 		// Receipts.
-		listR("/v1/receipts", "receipts", "receipt list", "receipts by holder (default: the token's participant) or lot", typ[receipt.Receipt](), s.receipts,
+		listR("/v1/receipts", "receipts", "receipt list", "receipts by holder (default: the token's participant) or lot", typ[receipt.Receipt](), listOf(s, s.receiptList),
 			P("holder", "string", "holder id"), P("lot", "string", "lot id"), P("state", "string", "comma-separated states"),
 			P("live", "boolean", "only receipts that still stand for goods")),
 		newR[warehouse.IssueReceipt]("/v1/receipts", "receipts", "receipt issue",
@@ -125,7 +125,7 @@ func (s *Server) routeTable() []*Route {
 			typ[EventView](), s.receiptHistory),
 		getR("/v1/receipts/{id}/lineage", "receipts", "receipt lineage", "ancestors and descendants through splits and merges", typ[indexer.Lineage](), s.lineage),
 		getR("/v1/receipts/{id}/proof", "receipts", "receipt proof", "a proof bundle of the receipt, checkable offline with `ewr verify`", typ[chainengine.ProofBundle](), s.proof("receipt")),
-		listR("/v1/receipts/{id}/pledges", "pledges", "receipt pledges", "every pledge ever requested on the receipt", typ[receipt.Pledge](), s.receiptPledges),
+		listR("/v1/receipts/{id}/pledges", "pledges", "receipt pledges", "every pledge ever requested on the receipt", typ[receipt.Pledge](), listOf(s, s.receiptPledgeList)),
 		getR("/v1/receipts/{id}/precheck", "financing", "receipt precheck", "what a bank checks before lending against the receipt, in one call",
 			typ[financing.Report](), s.precheck,
 			P("bank", "string", "the lending bank (default: the token's participant)"), P("borrower", "string", "default: the holder"),
@@ -193,7 +193,7 @@ func (s *Server) routeTable() []*Route {
 			}),
 
 		// Pledges.
-		listR("/v1/pledges", "pledges", "pledge list", "a bank's pledges (default: the token's participant)", typ[receipt.Pledge](), s.pledges,
+		listR("/v1/pledges", "pledges", "pledge list", "a bank's pledges (default: the token's participant)", typ[receipt.Pledge](), listOf(s, s.pledgeList),
 			P("bank", "string", "bank id"), P("status", "string", "comma-separated statuses")),
 		getR("/v1/pledges/{id}", "pledges", "pledge get", "a pledge", typ[receipt.Pledge](), s.record("pledge")),
 		on("/v1/pledges/{id}/confirm", "pledges", "pledge confirm",
@@ -225,13 +225,13 @@ func (s *Server) routeTable() []*Route {
 			"withdraw an open release order (holder)", "release_order", func(id string, req *Empty) receipt.Op { return &warehouse.CancelDelivery{ReleaseOrder: id} }),
 
 		// Financing.
-		listR("/v1/credit-policies", "financing", "policy list", "banks' credit policies", typ[financing.CreditPolicy](), s.policies, P("bank", "string", "bank id")),
+		listR("/v1/credit-policies", "financing", "policy list", "banks' credit policies", typ[financing.CreditPolicy](), listOf(s, s.policyList), P("bank", "string", "bank id")),
 		newR[financing.SetCreditPolicy]("/v1/credit-policies", "financing", "policy set",
 			"set the token's bank's policy for a commodity", "", func(*reqCtx, *financing.SetCreditPolicy) string { return "" }),
-		listR("/v1/prices", "financing", "price list", "the latest posted prices", typ[financing.Price](), s.prices),
+		listR("/v1/prices", "financing", "price list", "the latest posted prices", typ[financing.Price](), listOf(s, all[financing.Price](financing.PrefixPrice))),
 		newR[financing.PostPrice]("/v1/prices", "financing", "price post",
 			"post a commodity price (oracle): open loans are marked to it", "", func(*reqCtx, *financing.PostPrice) string { return "" }),
-		listR("/v1/loans", "financing", "loan list", "loans, by bank or borrower (default: the token's participant)", typ[financing.Loan](), s.loans,
+		listR("/v1/loans", "financing", "loan list", "loans, by bank or borrower (default: the token's participant)", typ[financing.Loan](), listOf(s, s.loanList),
 			P("bank", "string", "bank id"), P("borrower", "string", "borrower id"), P("status", "string", "OPEN, REPAID, DEFAULTED or CANCELLED")),
 		newR[financing.OpenLoan]("/v1/loans", "financing", "loan open",
 			"open a loan on confirmed pledges (bank; the borrower co-signs)", "loan", func(_ *reqCtx, op *financing.OpenLoan) string { return orNew(&op.Loan, "LN") }),
@@ -256,12 +256,12 @@ func (s *Server) routeTable() []*Route {
 			"cancel an undrawn loan (bank or borrower)", "loan", func(id string, req *VersionReasonRequest) receipt.Op {
 				return &financing.CancelLoan{Loan: id, Reason: req.Reason, Version: req.Version}
 			}),
-		listR("/v1/margin-calls", "financing", "margin-call list", "open loans with an open margin call", typ[financing.Loan](), s.marginCalls,
+		listR("/v1/margin-calls", "financing", "margin-call list", "open loans with an open margin call", typ[financing.Loan](), listOf(s, s.marginCallList),
 			P("bank", "string", "bank id"), P("borrower", "string", "borrower id")),
 		getR("/v1/banks/{id}/exposure", "financing", "bank exposure", "a bank's collateral by commodity, warehouse and unit", typ[[]indexer.Exposure](), s.exposure),
 
 		// Trading.
-		listR("/v1/offers", "trading", "offer list", "offers by seller or buyer (default: the token's participant)", typ[trading.Offer](), s.offers,
+		listR("/v1/offers", "trading", "offer list", "offers by seller or buyer (default: the token's participant)", typ[trading.Offer](), listOf(s, s.offerList),
 			P("seller", "string", "seller id"), P("buyer", "string", "buyer id"), P("status", "string", "OPEN, ACCEPTED or WITHDRAWN")),
 		newR[trading.CreateOffer]("/v1/offers", "trading", "offer create",
 			"offer a receipt to a named buyer at a price (holder; a pledged receipt's bank co-signs)", "offer", func(rc *reqCtx, op *trading.CreateOffer) string {
@@ -277,7 +277,7 @@ func (s *Server) routeTable() []*Route {
 			"accept an offer, naming the bank that holds the funds (buyer)", "trade", func(id string, req *AcceptOfferRequest) receipt.Op {
 				return &trading.AcceptOffer{Offer: id, BuyerBank: req.BuyerBank}
 			}),
-		listR("/v1/trades", "trading", "trade list", "trades of a participant (default: the token's)", typ[trading.Trade](), s.trades,
+		listR("/v1/trades", "trading", "trade list", "trades of a participant (default: the token's)", typ[trading.Trade](), listOf(s, s.tradeList),
 			P("party", "string", "seller, buyer or a bank of the trade"), P("status", "string", "AWAITING_FUNDS, FUNDED, SETTLED or CANCELLED")),
 		getR("/v1/trades/{id}", "trading", "trade get", "a trade (delivery versus payment)", typ[trading.Trade](), s.record("trade")),
 		on("/v1/trades/{id}/fund", "trading", "trade fund",
@@ -293,7 +293,7 @@ func (s *Server) routeTable() []*Route {
 		getR("/v1/settlements/{id}", "trading", "settlement get", "how a trade settled", typ[trading.Settlement](), s.record("settlement")),
 
 		// Devices and alerts.
-		listR("/v1/devices", "devices", "device list", "registered devices", typ[warehouse.Device](), s.devices,
+		listR("/v1/devices", "devices", "device list", "registered devices", typ[warehouse.Device](), listOf(s, s.deviceList),
 			P("warehouse", "string", "warehouse id"), P("bay", "string", "bay id")),
 		getR("/v1/devices/{id}", "devices", "device get", "a device", typ[warehouse.Device](), s.record("device")),
 		newR[warehouse.RegisterDevice]("/v1/devices", "devices", "device register",
@@ -306,7 +306,7 @@ func (s *Server) routeTable() []*Route {
 			"record a calibration (the warehouse's collateral manager)", "device", func(id string, req *CalibrateRequest) receipt.Op {
 				return &warehouse.CalibrateDevice{ID: id, CalibratedUntil: req.CalibratedUntil, Certificate: req.Certificate}
 			}),
-		listR("/v1/alerts", "devices", "alert list", "supervision alerts (breaches and gaps) on chain", nil, s.alerts,
+		listR("/v1/alerts", "devices", "alert list", "supervision alerts (breaches and gaps) on chain", nil, listOf(s, s.alertList),
 			P("lot", "string", "lot id"), P("open", "boolean", "only open alerts")),
 		getR("/v1/alerts/{id}", "devices", "alert get", "an alert", nil, s.record("alert")),
 		{Method: fiber.MethodPost, Path: "/v1/simulator/faults", Tag: "devices", CLI: "simulator fault", Summary: "inject a fault into the simulated devices (ewr run only)",
