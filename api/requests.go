@@ -92,6 +92,7 @@ type RecountRequest struct {
 	Counted  uint64            `json:"counted"`
 	Baseline iot.SignedReading `json:"baseline"`
 	Note     string            `json:"note"`
+	Version  uint64            `json:"version"` // the lot's version the collateral manager saw
 }
 
 // BayRequest adds a bay.

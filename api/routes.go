@@ -110,7 +110,7 @@ func (s *Server) routeTable() []*Route {
 			P("live", "boolean", "only receipts that still stand for goods")),
 		on("/v1/lots/{id}/recount", "lots", "lot recount",
 			"re-count a lot in alarm: clears the alarm and unfreezes its receipts (collateral manager; a regulator co-signs)", "lot", func(id string, req *RecountRequest) receipt.Op {
-				return &iot.Recount{Lot: id, Counted: req.Counted, Baseline: req.Baseline, Note: req.Note}
+				return &iot.Recount{Lot: id, Counted: req.Counted, Baseline: req.Baseline, Note: req.Note, Version: req.Version}
 			}),
 		getR("/v1/lots/{id}/proof", "lots", "lot proof", "a proof bundle of the lot record, checkable offline with `ewr verify`", typ[chainengine.ProofBundle](), s.proof("lot")),
 

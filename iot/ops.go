@@ -360,6 +360,7 @@ type Recount struct {
 	Counted  uint64
 	Baseline SignedReading // a stable reading of the bay's scale taken at the re-count
 	Note     string
+	Version  uint64 // the lot's version the collateral manager saw
 }
 
 func (*Recount) Type() string { return "iot.recount" }
@@ -374,6 +375,9 @@ func (op *Recount) Check() error {
 	if err := receipt.CheckText("note", op.Note, true); err != nil {
 		return err
 	}
+	if err := receipt.CheckVersion("lot", op.Version); err != nil {
+		return err
+	}
 	return checkBaselineShape(op.Baseline)
 }
 
@@ -381,6 +385,9 @@ func (op *Recount) Apply(x *receipt.Exec) error {
 	l, err := lockedLotOfCollateralManager(x, op.Lot)
 	if err != nil {
 		return err
+	}
+	if l.Version != op.Version {
+		return receipt.Errorf(receipt.ErrStaleVersion, "lot %s is at version %d, op names %d", l.ID, l.Version, op.Version)
 	}
 	if err := requireRegulatorCosigner(x); err != nil {
 		return err

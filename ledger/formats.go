@@ -29,6 +29,8 @@ var opFormatVersions = map[string]uint16{
 	"financing.loan.disburse": 2, "financing.loan.repay": 2, "financing.loan.collateral.add": 2,
 	"financing.loan.default": 2, "financing.loan.cancel": 2,
 	"pledge.reject": 2, "pledge.withdraw": 2, "pledge.release": 2, "pledge.invoke": 2,
+	// Version 2: the lot's version the collateral manager saw.
+	"iot.recount": 2,
 }
 
 // FormatVersion is the format version of a record kind ("receipt") or op

@@ -237,6 +237,15 @@ func TestIoTBreachStepFreezesLiveReceipts(t *testing.T) {
 			assert.Equal(t, receipt.StateFrozen, h.receipt(id).State, "a refused re-count leaves %s frozen", id)
 		}
 
+		// A re-count names the lot's version: one made on a lot that moved
+		// since (another alert, a delivery) is refused.
+		stale := rc(50_500, s.weight(lc, 200_000, 50_490, true))
+		stale.Version = h.lot("LOT-1").Version - 1
+		h.fail(receipt.ErrStaleVersion, by(Inspector, Regulator), stale)
+		h.Exact = true
+		h.fail(receipt.ErrMissingField, by(Inspector, Regulator), rc(50_500, s.weight(lc, 200_000, 50_490, true)), "no lot version")
+		h.Exact = false
+
 		// The goods were found (a mis-stacked bundle, put back): the count
 		// covers the receipts and the scale agrees with it.
 		h.ok(by(Inspector, Regulator), rc(50_500, s.weight(lc, 200_000, 50_490, true)))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/warehouse"
 )
 
 // Sim runs the ledger in memory, one op per block, with a block clock the
@@ -107,8 +108,9 @@ func (e *RecordedError) Error() string { return e.Log }
 func (e *RecordedError) Unwrap() error { return e.Rule }
 
 // ReadVersions does what a client does before it signs an op that acts on
-// a loan or a pledge and names no version: it reads the version the record
-// has now (version(kind, id), kind "loan" or "pledge") and names it. The
+// a loan, a pledge or a lot and names no version: it reads the version the
+// record has now (version(kind, id), kind "loan", "pledge" or "lot") and
+// names it. The
 // chain never does this; a client that cannot read first (an offline
 // signer) must name it itself.
 func ReadVersions(op receipt.Op, version func(kind, id string) (uint64, bool)) {
@@ -126,6 +128,8 @@ func ReadVersions(op receipt.Op, version func(kind, id string) (uint64, bool)) {
 		kind, id = "loan", f.String()
 	} else if f := e.FieldByName("Pledge"); f.IsValid() && f.Kind() == reflect.String && !e.FieldByName("Receipt").IsValid() {
 		kind, id = "pledge", f.String()
+	} else if f := e.FieldByName("Lot"); f.IsValid() && f.Kind() == reflect.String {
+		kind, id = "lot", f.String()
 	}
 	if kind == "" {
 		return
@@ -146,6 +150,10 @@ func VersionsIn(st receipt.Store) func(kind, id string) (uint64, bool) {
 		case "pledge":
 			if p, ok := load[receipt.Pledge](st, receipt.PledgeKey(id)); ok {
 				return p.Version, true
+			}
+		case "lot":
+			if l, ok := load[warehouse.Lot](st, warehouse.LotKey(id)); ok {
+				return l.Version, true
 			}
 		}
 		return 0, false

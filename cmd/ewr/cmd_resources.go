@@ -122,7 +122,7 @@ func resourceCommand(noun string, rs []api.RouteInfo) func(ctx context.Context, 
 // the user gave none: it reads the record first, as any client must, and
 // says which version it acts on. The action is then refused if the record
 // moved in between (stale_version); the server never fills it. The record
-// is the path's: a receipt, a pledge, a loan or a participant; a
+// is the path's: a receipt, a pledge, a loan, a lot or a participant; a
 // receipt_version is the receipt's (of a pledge, its receipt's), a
 // pledge_version that of the receipt's pledge.
 func readVersion(ctx context.Context, cf *clientFlags, r api.RouteInfo, pos []string, doc map[string]any) error {
@@ -139,7 +139,7 @@ func readVersion(ctx context.Context, cf *clientFlags, r api.RouteInfo, pos []st
 		return nil
 	}
 	collection := ""
-	for _, c := range []string{"receipts", "pledges", "loans", "participants"} {
+	for _, c := range []string{"receipts", "pledges", "loans", "lots", "participants"} {
 		if strings.HasPrefix(r.Path, "/v1/"+c+"/{id}/") && len(pos) == 1 {
 			collection = c
 		}

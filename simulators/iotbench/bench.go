@@ -471,7 +471,7 @@ func freezeTrials(ctx context.Context, cfg IoTBenchConfig, w *ledger.World, app 
 			return nil, err
 		}
 		if err := submit([]string{ledger.Inspector, ledger.Regulator}, &iot.Recount{Lot: l, Counted: lot(l).LockedQty, Baseline: *reading,
-			Note: "bench: goods found"}); err != nil {
+			Note: "bench: goods found", Version: lot(l).Version}); err != nil {
 			return nil, err
 		}
 
