@@ -81,6 +81,12 @@ func ParseEventPos(s string) (EventPos, bool) {
 	return EventPos{Height: h, TxIndex: uint32(t), Index: uint32(i)}, true
 }
 
+// EventViewOf is how the API (and the member's NATS event feed) shows event
+// i of tx t of block rec.
+func EventViewOf(rec *ledger.BlockRecord, t *ledger.TxRecord, i int) EventView {
+	return eventView(rec, t, i, &t.Events[i])
+}
+
 func eventView(rec *ledger.BlockRecord, t *ledger.TxRecord, i int, ev *receipt.Event) EventView {
 	v := EventView{
 		ID:     EventPos{rec.Height, t.Index, uint32(i)}.String(),

@@ -22,6 +22,7 @@ import (
 	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
 	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/simulators/iotsim"
 	_ "github.com/lib/pq" // the read model's driver
@@ -201,6 +202,31 @@ func runSystem(ctx context.Context, args []string) error {
 	}()
 	stops = append(stops, func() error { say("stopping the indexer"); ixStop(); ixWG.Wait(); return nil })
 	waitIndexer(ctx, ix, app, say)
+
+	// The chain's committed events on this member's NATS, for its own
+	// systems: stream EWR_EVENTS, subjects ewr.events.<type>.
+	feedNC, err := connectNATS(ctx)
+	if err != nil {
+		return fmt.Errorf("NATS: %w", err)
+	}
+	stops = append(stops, func() error { feedNC.Close(); return nil })
+	feedJS, err := bus.JetStream(feedNC)
+	if err != nil {
+		return err
+	}
+	if err := bus.EnsureStreams(ctx, feedJS, bus.StreamOptions{}); err != nil {
+		return err
+	}
+	feedCtx, feedStop := context.WithCancel(context.Background())
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		if err := (&member.Feed{Chain: app, JetStream: feedJS, Logger: logger}).Run(feedCtx); err != nil {
+			say("the event feed stopped: %v (see %s)", err, ewrLog.Name())
+		}
+	}()
+	stops = append(stops, func() error { feedStop(); <-feedDone; return nil })
+	say("the chain's events on NATS: stream %s, subjects %s.<type>", bus.EventsStream, bus.EventsRoot)
 
 	// The simulated warehouse and its supervision.
 	var sim *iotsim.System

@@ -126,10 +126,15 @@ func ReadingFilter(warehouse, bay, device, kind string) (string, error) {
 	return ReadingsRoot + "." + strings.Join(toks, "."), nil
 }
 
-// EventSubject returns ewr.events.<type> for a chain event type.
+// EventSubject returns ewr.events.<type> for a chain event type; a dotted
+// type ("receipt.frozen") is one subject token per part, so a subscriber
+// can take ewr.events.receipt.> for every receipt event.
 func EventSubject(eventType string) (string, error) {
-	if err := checkTokens([]string{"event type"}, eventType); err != nil {
-		return "", err
+	parts := strings.Split(eventType, ".")
+	for _, p := range parts {
+		if err := checkTokens([]string{"event type"}, p); err != nil {
+			return "", err
+		}
 	}
 	return EventsRoot + "." + eventType, nil
 }

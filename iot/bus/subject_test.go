@@ -86,8 +86,13 @@ func TestEventSubjectAndMsgID(t *testing.T) {
 	subj, err := EventSubject("receipt_frozen")
 	require.NoError(t, err)
 	assert.Equal(t, "ewr.events.receipt_frozen", subj)
-	_, err = EventSubject("a.b")
-	assert.ErrorIs(t, err, ErrInvalidToken)
+	subj, err = EventSubject("receipt.frozen")
+	require.NoError(t, err)
+	assert.Equal(t, "ewr.events.receipt.frozen", subj)
+	for _, bad := range []string{"a..b", ".a", "a.", "a b", "a.*", ""} {
+		_, err = EventSubject(bad)
+		assert.ErrorIs(t, err, ErrInvalidToken, "%q", bad)
+	}
 
 	assert.Equal(t, "lc-3:1:42", ReadingMsgID("lc-3", 1, 42))
 	assert.Equal(t, "lc-3:2:18446744073709551615", ReadingMsgID("lc-3", 2, ^uint64(0)))
