@@ -1,18 +1,18 @@
 package chainengine
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 // ErrConfig wraps every config.toml decoding failure.
@@ -23,10 +23,8 @@ const maxConfigBytes = 1 << 20
 
 // readConfigFile applies the config.toml at path onto cfg.
 //
-// CometBFT reads config.toml with viper, which is not a dependency of ours,
-// so this reads the subset of TOML that CometBFT's template writes: [tables]
-// and [dotted.tables], key = value with strings, integers, booleans and
-// one-line arrays of strings, and # comments. Keys are matched to the
+// CometBFT reads config.toml with viper, which is not a dependency of ours:
+// the file is parsed with go-toml, and its keys are matched to the
 // `mapstructure` tags of cmtcfg.Config; an unknown key or table is an error
 // (a typo must not silently leave a default in place). Durations are strings
 // ("10ms"); a []string may also be a comma-separated string, as the template
@@ -49,63 +47,58 @@ func decodeConfigTOML(data []byte, cfg *cmtcfg.Config) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: not utf-8", ErrConfig)
 	}
-	root := reflect.ValueOf(cfg).Elem()
-	table := root
-	tableName := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), maxConfigBytes)
-	for lineNo := 1; sc.Scan(); lineNo++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		fail := func(format string, args ...any) error {
-			return fmt.Errorf("%w: line %d: %s", ErrConfig, lineNo, fmt.Sprintf(format, args...))
-		}
-		if line[0] == '[' {
-			end := strings.IndexByte(line, ']')
-			if end < 0 || strings.TrimSpace(stripComment(line[end+1:])) != "" {
-				return fail("bad table header %q", line)
-			}
-			tableName = strings.TrimSpace(line[1:end])
-			t, err := findTable(root, tableName)
-			if err != nil {
-				return fail("%v", err)
-			}
-			table = t
-			continue
-		}
-		eq := strings.IndexByte(line, '=')
-		if eq <= 0 {
-			return fail("expected key = value")
-		}
-		key := strings.TrimSpace(line[:eq])
-		val, rest, err := parseTOMLValue(strings.TrimSpace(line[eq+1:]))
-		if err != nil {
-			return fail("%s: %v", key, err)
-		}
-		if strings.TrimSpace(stripComment(rest)) != "" {
-			return fail("%s: trailing text %q", key, rest)
-		}
-		f, ok := fieldByTag(table, key)
-		if !ok {
-			return fail("unknown key %q in [%s]", key, tableName)
-		}
-		if err := setField(f, val); err != nil {
-			return fail("%s: %v", key, err)
-		}
-	}
-	if err := sc.Err(); err != nil {
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return nil
+	return applyTable(reflect.ValueOf(cfg).Elem(), "", doc)
 }
 
-func stripComment(s string) string {
-	if i := strings.IndexByte(s, '#'); i >= 0 {
-		return s[:i]
+// applyTable sets the keys of one TOML table on the struct v (the table
+// named name; "" the root), in key order so an error names the same key
+// every time.
+func applyTable(v reflect.Value, name string, table map[string]any) error {
+	keys := make([]string, 0, len(table))
+	for k := range table {
+		keys = append(keys, k)
 	}
-	return s
+	sort.Strings(keys)
+	for _, key := range keys {
+		val := table[key]
+		if sub, ok := val.(map[string]any); ok {
+			full := key
+			if name != "" {
+				full = name + "." + key
+			}
+			t, err := findTable(v, key)
+			if err != nil {
+				return fmt.Errorf("%w: unknown table [%s]", ErrConfig, full)
+			}
+			if err := applyTable(t, full, sub); err != nil {
+				return err
+			}
+			continue
+		}
+		f, ok := fieldByTag(v, key)
+		if !ok {
+			return fmt.Errorf("%w: unknown key %q in [%s]", ErrConfig, key, name)
+		}
+		if list, ok := val.([]any); ok {
+			strs := make([]string, len(list))
+			for i, x := range list {
+				s, ok := x.(string)
+				if !ok {
+					return fmt.Errorf("%w: [%s] %s: want an array of strings", ErrConfig, name, key)
+				}
+				strs[i] = s
+			}
+			val = strs
+		}
+		if err := setField(f, val); err != nil {
+			return fmt.Errorf("%w: [%s] %s: %v", ErrConfig, name, key, err)
+		}
+	}
+	return nil
 }
 
 // findTable walks a dotted table name through the config's section pointers.
@@ -219,98 +212,4 @@ func setField(f reflect.Value, val any) error {
 		return fmt.Errorf("unsupported field type %s", f.Type())
 	}
 	return nil
-}
-
-// parseTOMLValue parses one value at the start of s and returns it (string,
-// int64, bool or []string) and the rest of s.
-func parseTOMLValue(s string) (any, string, error) {
-	switch {
-	case strings.HasPrefix(s, `"`):
-		return parseTOMLString(s)
-	case strings.HasPrefix(s, "["):
-		var items []string
-		rest := strings.TrimSpace(s[1:])
-		for {
-			if strings.HasPrefix(rest, "]") {
-				return items, rest[1:], nil
-			}
-			if !strings.HasPrefix(rest, `"`) {
-				return nil, "", errors.New("arrays hold strings only, on one line")
-			}
-			item, r, err := parseTOMLString(rest)
-			if err != nil {
-				return nil, "", err
-			}
-			items = append(items, item.(string))
-			rest = strings.TrimSpace(r)
-			if strings.HasPrefix(rest, ",") {
-				rest = strings.TrimSpace(rest[1:])
-			} else if !strings.HasPrefix(rest, "]") {
-				return nil, "", errors.New("expected , or ] in array")
-			}
-		}
-	}
-	end := strings.IndexAny(s, " \t#")
-	if end < 0 {
-		end = len(s)
-	}
-	word, rest := s[:end], s[end:]
-	switch word {
-	case "true":
-		return true, rest, nil
-	case "false":
-		return false, rest, nil
-	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(word, "_", ""), 10, 64)
-	if err != nil {
-		return nil, "", fmt.Errorf("bad value %q", word)
-	}
-	return n, rest, nil
-}
-
-// parseTOMLString parses a basic string. Besides TOML's escapes it accepts
-// \' and \/, which Go's template "js" escaping (used for paths) can emit.
-func parseTOMLString(s string) (any, string, error) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			return b.String(), s[i+1:], nil
-		case '\\':
-			if i+1 >= len(s) {
-				return nil, "", errors.New("unterminated escape")
-			}
-			i++
-			switch e := s[i]; e {
-			case '"', '\\', '\'', '/':
-				b.WriteByte(e)
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case 'u', 'U':
-				n := 4
-				if e == 'U' {
-					n = 8
-				}
-				if i+n >= len(s) {
-					return nil, "", errors.New("short unicode escape")
-				}
-				r, err := strconv.ParseUint(s[i+1:i+1+n], 16, 32)
-				if err != nil || !utf8.ValidRune(rune(r)) {
-					return nil, "", errors.New("bad unicode escape")
-				}
-				b.WriteRune(rune(r))
-				i += n
-			default:
-				return nil, "", fmt.Errorf("unknown escape \\%c", e)
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return nil, "", errors.New("unterminated string")
 }

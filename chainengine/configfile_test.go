@@ -39,6 +39,8 @@ func TestConfigFileRefusesUnknownKeys(t *testing.T) {
 		"bad duration":     "[consensus]\ntimeout_propose = \"soon\"\n",
 		"trailing garbage": "moniker = \"a\" b\n",
 		"unterminated":     "moniker = \"a\n",
+		"repeated key":     "moniker = \"a\"\nmoniker = \"b\"\n",
+		"repeated table":   "[p2p]\npex = true\n[p2p]\npex = false\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := decodeConfigTOML([]byte(doc), cmtcfg.DefaultConfig())
