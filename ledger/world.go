@@ -146,3 +146,30 @@ func (w *World) Ticket(wbID, number string, dir warehouse.Direction, gross, tare
 	}
 	return warehouse.SignTicket(t, d.Key)
 }
+
+// DemoSeed is the public seed of the demo world's keys (ewr run, ewr demo,
+// ewr init and ewr testnet without a consortium's own keys).
+const DemoSeed = "demo"
+
+// DerivedKeys lists the participants and devices of g whose public key is
+// the one DemoKey derives from seed: anyone who knows the seed can sign as
+// them. A real consortium's genesis has none.
+func (g *Genesis) DerivedKeys(seed string) []string {
+	var out []string
+	pub := func(name string) [32]byte {
+		var k [32]byte
+		copy(k[:], DemoKey(seed, name).Public().(ed25519.PublicKey))
+		return k
+	}
+	for _, p := range g.Participants {
+		if [32]byte(p.PubKey) == pub(p.ID) {
+			out = append(out, p.ID)
+		}
+	}
+	for _, d := range g.Devices {
+		if [32]byte(d.PubKey) == pub("device/"+d.ID) {
+			out = append(out, "device "+d.ID)
+		}
+	}
+	return out
+}

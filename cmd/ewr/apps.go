@@ -35,7 +35,7 @@ var apps = map[string]appSpec{
 			return chainengine.NewReceiptApp(chainengine.ReceiptAppDir(home), logger)
 		},
 		genesis: func(string) (json.RawMessage, error) {
-			w := ledger.NewWorld("demo", time.Now().Unix()+5*365*86400)
+			w := ledger.NewWorld(ledger.DemoSeed, time.Now().Unix()+5*365*86400)
 			return json.Marshal(&w.Genesis)
 		},
 		workload: func(chainID string) (chainengine.Workload, error) {

@@ -38,6 +38,10 @@ func runInit(_ context.Context, args []string) error {
 	if err := chainengine.InitHome(*home, *moniker, *chainID, appState); err != nil {
 		return err
 	}
-	fmt.Printf("initialized %s (chain %s); start it with: ewr node --home %s\n", *home, *chainID, *home)
+	demo := ""
+	if *appName == "receipt" {
+		demo = " --demo" // the genesis is the demo world, whose keys derive from a public seed
+	}
+	fmt.Printf("initialized %s (chain %s, the demo world's genesis); start it with: ewr node%s --home %s\n", *home, *chainID, demo, *home)
 	return nil
 }

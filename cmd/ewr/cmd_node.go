@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/ledger"
 )
 
 func init() {
@@ -19,11 +23,17 @@ func runNode(ctx context.Context, args []string) error {
 	home := fs.String("home", "", "validator home, from 'ewr init' or 'ewr testnet' (required)")
 	appName := fs.String("app", defaultApp, appFlagUsage())
 	logLevel := fs.String("log-level", "info", logLevelUsage)
+	demo := fs.Bool("demo", false, "run a chain whose genesis holds the demo world's keys (derived from a public seed: anyone can sign as its admins, banks and devices); for trying ewr only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *home == "" {
 		return usagef("--home is required")
+	}
+	if *appName == "receipt" && !*demo {
+		if err := refuseDemoKeys(*home); err != nil {
+			return err
+		}
 	}
 	spec, err := lookupApp(*appName)
 	if err != nil {
@@ -52,6 +62,36 @@ func runNode(ctx context.Context, args []string) error {
 func closeIfCloser(v any) error {
 	if c, ok := v.(io.Closer); ok {
 		return c.Close()
+	}
+	return nil
+}
+
+// refuseDemoKeys refuses a home whose genesis holds keys derived from the
+// demo world's public seed: such a chain is signable by anyone.
+func refuseDemoKeys(home string) error {
+	raw, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		ChainID  string          `json:"chain_id"`
+		AppState json.RawMessage `json:"app_state"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: genesis: %w", home, err)
+	}
+	g, err := chainengine.DecodeGenesis(doc.AppState)
+	if err != nil {
+		return fmt.Errorf("%s: %w", home, err)
+	}
+	if ids := g.DerivedKeys(ledger.DemoSeed); len(ids) > 0 {
+		shown := ids
+		if len(shown) > 4 {
+			shown = append(append([]string(nil), ids[:4]...), fmt.Sprintf("and %d more", len(ids)-4))
+		}
+		return fmt.Errorf("chain %s: its genesis holds the demo world's keys, derived from a public seed, for %s: anyone can sign as them. "+
+			"A consortium's genesis holds its members' own public keys; to try ewr on the demo world, start with --demo",
+			doc.ChainID, strings.Join(shown, ", "))
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ type runState struct {
 
 // worldSeed is the demo world's key seed: `ewr demo` derives the same
 // device keys to play the weighbridge.
-const worldSeed = "demo"
+const worldSeed = ledger.DemoSeed
 
 func runSystem(ctx context.Context, args []string) error {
 	fs := newFlags("run")

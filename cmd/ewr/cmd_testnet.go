@@ -39,9 +39,14 @@ func runTestnet(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	demo := ""
+	if *appName == "receipt" {
+		demo = " --demo"
+		fmt.Println("The genesis is the demo world: its participants' and devices' keys derive from a public seed.")
+	}
 	fmt.Printf("generated %d validators of chain %s; start each with:\n", len(homes), *chainID)
 	for _, h := range homes {
-		fmt.Printf("  ewr node --app %s --home %s\n", *appName, h)
+		fmt.Printf("  ewr node --app %s%s --home %s\n", *appName, demo, h)
 	}
 	fmt.Println("For validators on several hosts, edit p2p.laddr, p2p.external_address and p2p.persistent_peers in each config/config.toml.")
 	return nil

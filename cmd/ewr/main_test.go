@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/ledger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,4 +48,36 @@ func TestInitAndTestnet(t *testing.T) {
 		_, err := chainengine.LoadConfig(chainengine.NodeHome(out, i))
 		require.NoError(t, err)
 	}
+}
+
+// TestNodeRefusesTheDemoWorldsKeys: a genesis whose participants' and
+// devices' keys derive from the demo world's public seed is refused by
+// ewr node unless told --demo, before anything starts or is written; a
+// genesis of the members' own keys has none.
+func TestNodeRefusesTheDemoWorldsKeys(t *testing.T) {
+	var stderr bytes.Buffer
+	home := filepath.Join(t.TempDir(), "demo")
+	require.Equal(t, 0, run([]string{"init", "--home", home, "--moniker", "d"}, &stderr), stderr.String())
+	before, err := os.ReadDir(filepath.Join(home, "data"))
+	require.NoError(t, err)
+	stderr.Reset()
+	assert.Equal(t, 1, run([]string{"node", "--home", home}, &stderr))
+	assert.Contains(t, stderr.String(), "derived from a public seed")
+	assert.Contains(t, stderr.String(), "--demo")
+	assert.Contains(t, stderr.String(), ledger.Admin1)
+	after, err := os.ReadDir(filepath.Join(home, "data"))
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "nothing written")
+
+	w := ledger.NewWorld(ledger.DemoSeed, 2_000_000_000)
+	assert.NotEmpty(t, w.Genesis.DerivedKeys(ledger.DemoSeed))
+	for i := range w.Genesis.Participants {
+		k := ledger.DemoKey("the member's own, not public", w.Genesis.Participants[i].ID)
+		copy(w.Genesis.Participants[i].PubKey[:], k.Public().(ed25519.PublicKey))
+	}
+	for i := range w.Genesis.Devices {
+		k := ledger.DemoKey("the warehouse's own", w.Genesis.Devices[i].ID)
+		copy(w.Genesis.Devices[i].PubKey[:], k.Public().(ed25519.PublicKey))
+	}
+	assert.Empty(t, w.Genesis.DerivedKeys(ledger.DemoSeed))
 }
