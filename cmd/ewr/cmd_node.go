@@ -12,10 +12,11 @@ import (
 
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
 )
 
 func init() {
-	register(&command{name: "node", summary: "run one validator from its home until interrupted", run: runNode})
+	register(&command{name: "node", summary: "run one member from its home until interrupted: its node, and with an ewr.toml its NATS, read model and API", run: runNode})
 }
 
 func runNode(ctx context.Context, args []string) error {
@@ -42,6 +43,10 @@ func runNode(ctx context.Context, args []string) error {
 	logger, err := newLogger(*logLevel)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(filepath.Join(*home, member.ConfigFile)); err == nil && *appName == "receipt" {
+		// A member's home: its whole stack, not only the node.
+		return runMember(ctx, *home, *demo, member.Options{ChainLogger: logger})
 	}
 	app, err := spec.open(*home, logger)
 	if err != nil {

@@ -18,6 +18,7 @@ func runTestnet(_ context.Context, args []string) error {
 	chainID := fs.String("chain-id", "ewr-testnet", "chain id")
 	basePort := fs.Int("base-port", 26656, "node i listens for p2p on base+2i and RPC on base+2i+1; 0 picks free ports")
 	appName := fs.String("app", defaultApp, appFlagUsage()+" (for the genesis app_state)")
+	apiBase := fs.Int("api-base", 8080, "member k's API listens on 127.0.0.1:api-base+k; 0 picks free ports at start")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,8 +42,12 @@ func runTestnet(_ context.Context, args []string) error {
 	}
 	demo := ""
 	if *appName == "receipt" {
+		if err := writeMemberConfigs(homes, *apiBase); err != nil {
+			return err
+		}
 		demo = " --demo"
 		fmt.Println("The genesis is the demo world: its participants' and devices' keys derive from a public seed.")
+		fmt.Println("Each home's ewr.toml names its member's API and the participants it acts for.")
 	}
 	fmt.Printf("generated %d validators of chain %s; start each with:\n", len(homes), *chainID)
 	for _, h := range homes {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/ewrchain/ewr/api"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
+	"github.com/ewrchain/ewr/receipt"
+)
+
+// A member's home, as ewr testnet writes it and ewr node runs it:
+//
+//	ewr.toml            the member's NATS, read model and API (member.Config)
+//	config/, data/      the CometBFT node and every store of the member
+//	keys/<id>.json      the keys of the participants it acts for (ewr keys new)
+//	participants.json   its API's bearer tokens for them
+
+// memberParticipantsFile is the API tokens of a member's participants.
+const memberParticipantsFile = "participants.json"
+
+// memberOptions resolves what a member's config names: the keys of its
+// participants (the demo world's derived ones with demo, else keys/<id>.json)
+// and a bearer token for each, kept in participants.json across restarts.
+func memberOptions(c *member.Config, demo bool) (member.Options, string, error) {
+	keys := api.KeyMap{}
+	for _, p := range c.API.Participants {
+		if demo {
+			keys[p] = ledger.DemoKey(ledger.DemoSeed, p)
+			continue
+		}
+		kf, key, err := loadKeyFile(filepath.Join(c.Home, "keys", p+".json"))
+		if err != nil {
+			return member.Options{}, "", fmt.Errorf("member %s: the key of %s: %w (make it with: ewr keys new --participant %s --dir %s)",
+				c.Home, p, err, p, filepath.Join(c.Home, "keys"))
+		}
+		if kf.Participant != p {
+			return member.Options{}, "", fmt.Errorf("member %s: keys/%s.json is %q's key", c.Home, p, kf.Participant)
+		}
+		keys[p] = key
+	}
+	path := filepath.Join(c.Home, memberParticipantsFile)
+	have, err := api.LoadParticipants(path)
+	if err != nil && !errors.Is(err, api.ErrNoParticipantsFile) {
+		return member.Options{}, "", err
+	}
+	byID := map[string]api.ParticipantEntry{}
+	for _, e := range have {
+		byID[e.ID] = e
+	}
+	var entries []api.ParticipantEntry
+	tokens := map[string]string{}
+	for _, p := range c.API.Participants {
+		e, ok := byID[p]
+		if !ok || e.Token == "" {
+			e = api.ParticipantEntry{ID: p, Token: api.NewToken()}
+		}
+		entries = append(entries, e)
+		tokens[e.Token] = p
+	}
+	if err := api.SaveParticipants(path, entries); err != nil {
+		return member.Options{}, "", err
+	}
+	return member.Options{Keys: keys, Tokens: tokens}, path, nil
+}
+
+// runMember runs the member whose ewr.toml is in home until ctx ends.
+func runMember(ctx context.Context, home string, demo bool, o member.Options) error {
+	c, err := member.LoadConfig(home)
+	if err != nil {
+		return err
+	}
+	mo, pfile, err := memberOptions(c, demo)
+	if err != nil {
+		return err
+	}
+	mo.Logger, mo.ChainLogger = o.Logger, o.ChainLogger
+	m, err := member.Start(ctx, c, mo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "ewr member %s running: node %s, API %s for %v (tokens in %s), events on NATS %s\n",
+		filepath.Base(home), m.Node.ID(), m.URL, c.API.Participants, pfile, "EWR_EVENTS")
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "ewr member: stopping")
+	return m.Stop()
+}
+
+// demoMembers splits the demo world's participants among n members by what
+// they do: the warehouses' people, the traders, the banks, the consortium
+// (admins, regulator, oracle). With fewer members, groups share one.
+func demoMembers(n int) [][]string {
+	w := ledger.NewWorld(ledger.DemoSeed, 0)
+	groups := make([][]string, 4)
+	for _, p := range w.Genesis.Participants {
+		g := 3
+		switch {
+		case p.Roles.Any(receipt.RoleOperator | receipt.RoleCollateralManager):
+			g = 0
+		case p.Roles.Any(receipt.RoleTrader):
+			g = 1
+		case p.Roles.Any(receipt.RoleBank):
+			g = 2
+		}
+		groups[g] = append(groups[g], p.ID)
+	}
+	out := make([][]string, n)
+	for g, ids := range groups {
+		out[g%n] = append(out[g%n], ids...)
+	}
+	for i := range out {
+		sort.Strings(out[i])
+	}
+	return out
+}
+
+// writeMemberConfigs writes each testnet home's ewr.toml: its API on
+// apiBase+k (0: a free port at start), and its share of the participants.
+func writeMemberConfigs(homes []string, apiBase int) error {
+	shares := demoMembers(len(homes))
+	for k, h := range homes {
+		var c member.Config
+		c.API.Listen = "127.0.0.1:0"
+		if apiBase != 0 {
+			c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiBase+k)
+		}
+		c.API.Participants = shares[k]
+		if err := member.WriteConfig(h, &c); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(h, "keys"), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}

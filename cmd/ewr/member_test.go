@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/api/apiclient"
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
+	"github.com/ewrchain/ewr/internal/testkit"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/warehouse"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMembersAcrossHomes: `ewr testnet` writes four member homes; each
+// member runs its own stack from its home (node, NATS, read model, API for
+// its own participants) and they share nothing but the network. The
+// warehouse's member registers a lot and issues a receipt, the trader's
+// pledges it, the bank's confirms and verifies the receipt's proof bundle
+// against the genesis; no member's API acts for another's participants.
+func TestMembersAcrossHomes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four member stacks")
+	}
+	out := t.TempDir()
+	var stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"testnet", "--validators", "4", "--out", out, "--base-port", "0", "--api-base", "0"}, &stderr), stderr.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	drivers := make([]*apiclient.Driver, 4)
+	apps := make([]*chainengine.ReceiptApp, 4)
+	held := map[string]int{} // participant → member
+	for k := range 4 {
+		home := filepath.Join(out, fmt.Sprintf("node%d", k))
+		c, err := member.LoadConfig(home)
+		require.NoError(t, err)
+		o, _, err := memberOptions(c, true)
+		require.NoError(t, err)
+		o.DB = pgtest.ForTest(t)
+		o.ChainLogger = log.NewNopLogger()
+		m, err := member.Start(ctx, c, o)
+		require.NoError(t, err, "member %d", k)
+		t.Cleanup(func() { assert.NoError(t, m.Stop()) })
+		tokens := map[string]string{}
+		for tok, p := range o.Tokens {
+			tokens[p] = tok
+			held[p] = k
+		}
+		drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
+		apps[k] = m.App
+	}
+	wh, tr, bk := held[ledger.Operator], held[ledger.TraderA], held[ledger.BankA]
+	require.Equal(t, held[ledger.Operator], held[ledger.Inspector], "the warehouse's people share a member")
+	require.NotEqual(t, wh, tr)
+	require.NotEqual(t, tr, bk)
+	testkit.PollTrue(t, time.Minute, "every member's node has the genesis block", func() bool {
+		for _, a := range apps {
+			if a.Height() < 1 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The warehouse's member: a lot from a signed in-ticket, and a receipt.
+	w := ledger.NewWorld(ledger.DemoSeed, 0)
+	now := time.Now().Unix()
+	require.NoError(t, drivers[wh].Submit(ctx, []string{ledger.Operator, ledger.Inspector}, &warehouse.RegisterStock{
+		Lot: "LOT-M", Warehouse: ledger.Warehouse1, Bay: ledger.DemoBays[0], Commodity: "copper cathode", Grade: "LME Grade A",
+		Unit: "kg", Tolerance: 100, Tickets: []warehouse.SignedTicket{w.Ticket(ledger.Weighbridge1, "TIN-M-1", warehouse.In, 40_000, 15_000, "", now)}}))
+	require.NoError(t, drivers[wh].Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{
+		ID: "WR-M", Lot: "LOT-M", Depositor: ledger.TraderA, Negotiable: true, Quantity: 25_000, Description: "copper cathode",
+		PlaceOfIssue: "Qingdao", StorageUntil: now + 400*86400, ValidUntil: now + 300*86400, StorageAgreementDate: now - 86400,
+		StorageTermsRef: "ST-1", ThirdPartyClaims: "none known", Fees: receipt.FeeTerms{Currency: "CNY"}}))
+
+	// The trader's member sees it and pledges it to the bank.
+	var r *receipt.Receipt
+	testkit.Poll(t, 30*time.Second, "the trader's member has the receipt", func() (err error) {
+		r, err = drivers[tr].Receipt(ctx, "WR-M")
+		return err
+	})
+	assert.Equal(t, ledger.TraderA, r.Holder)
+	require.NoError(t, drivers[tr].Submit(ctx, []string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-M", Receipt: "WR-M", Version: r.Version,
+		Bank: ledger.BankA, Maturity: now + 90*86400}))
+	// Its API acts for its own participants only.
+	assert.Error(t, drivers[tr].Submit(ctx, []string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-M", ReceiptVersion: r.Version + 1}))
+
+	// The bank's member confirms and verifies the proof against the genesis.
+	testkit.Poll(t, 30*time.Second, "the bank's member has the pledge request", func() (err error) {
+		r, err = drivers[bk].Receipt(ctx, "WR-M")
+		if err == nil && r.State != receipt.StatePledgePending {
+			err = fmt.Errorf("receipt %s", r.State)
+		}
+		return err
+	})
+	require.NoError(t, drivers[bk].Submit(ctx, []string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-M", ReceiptVersion: r.Version}))
+	var bundle chainengine.ProofBundle
+	require.NoError(t, drivers[bk].Client.As(drivers[bk].Tokens[ledger.BankA]).Get(ctx, "/v1/receipts/WR-M/proof", &bundle))
+	trusted, _, err := chainengine.TrustedValidators(filepath.Join(out, "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	dec, err := bundle.Verify(trusted)
+	require.NoError(t, err)
+	var proven receipt.Receipt
+	require.NoError(t, receipt.DecodeRecord(dec.Value, &proven))
+	assert.Equal(t, receipt.StatePledged, proven.State)
+	assert.Equal(t, "PL-M", proven.Pledge)
+
+	// Every member's chain agrees.
+	top := apps[bk].Height()
+	testkit.PollTrue(t, 30*time.Second, "every member at the bank's height", func() bool {
+		for _, a := range apps {
+			if a.Height() < top {
+				return false
+			}
+		}
+		return true
+	})
+	b0, _, err := apps[0].Block(top)
+	require.NoError(t, err)
+	for k := 1; k < 4; k++ {
+		bk, _, err := apps[k].Block(top)
+		require.NoError(t, err)
+		assert.Equal(t, b0.AppHash, bk.AppHash, "member %d at height %d", k, top)
+	}
+}
