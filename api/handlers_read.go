@@ -100,6 +100,10 @@ func (s *Server) record(kind string) func(rc *reqCtx) error {
 	}
 }
 
+func (s *Server) validators(rc *reqCtx) error {
+	return rc.reply(http.StatusOK, receipt.LoadValidators(&receipt.Exec{Store: rc.state()}))
+}
+
 func (s *Server) formats(rc *reqCtx) error {
 	return rc.reply(http.StatusOK, receipt.FormatsInForce(rc.state()))
 }

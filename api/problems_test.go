@@ -153,6 +153,11 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	require.Equal(t, byte(receipt.ParticipantFormat), formats.Of("participant"))
 	c.post("upgrade_invalid", pAD1, "/v1/upgrades", ledger.ScheduleUpgrade{Migration: "no-such-migration", Height: 1 << 40, Version: formats.Version})
 	c.draftRefused("upgrade_invalid", &ledger.ScheduleUpgrade{Migration: "participant-key-history", Height: 1 << 40, Version: formats.Version}, pAD1, pAD2)
+	var vs receipt.ValidatorSet
+	require.NoError(t, c.as(pA).Get(c.ctx, "/v1/validators", &vs))
+	require.Len(t, vs.Validators, 4, "the test system's four validators")
+	c.post("validator_set_invalid", pAD1, "/v1/validators", receipt.SetValidator{PubKey: receipt.PubKey{9}, Power: 0, Version: vs.Version})
+	c.post("validator_set_invalid", pAD1, "/v1/validators", receipt.SetValidator{PubKey: vs.Validators[0].PubKey, Power: vs.Validators[0].Power, Version: vs.Version})
 	var pa receipt.Participant
 	require.NoError(t, c.as(pA).Get(c.ctx, "/v1/participants/"+pA, &pa))
 	c.post("key_rotation_invalid", pA, "/v1/participants/"+pA+"/rotate-key", api.RotateKeyRequest{NewKey: pa.PubKey, Version: pa.Version})

@@ -319,6 +319,10 @@ func (s *Server) routeTable() []*Route {
 		// Blocks, txs, events.
 		listR("/v1/blocks", "chain", "block list", "the newest blocks first", typ[BlockView](), s.blocks, P("before", "integer", "only blocks below this height")),
 		getR("/v1/blocks/{height}", "chain", "block get", "what a block did: txs, outcomes, events, records written", typ[BlockView](), s.block),
+		getR("/v1/validators", "chain", "validator list", "the consortium's validators and their voting power, as the state holds them", typ[receipt.ValidatorSet](), s.validators),
+		newR[receipt.SetValidator]("/v1/validators", "chain", "validator set",
+			"add a validator, change its power or (power 0) remove it (admin quorum); in force two blocks later", "",
+			func(*reqCtx, *receipt.SetValidator) string { return "" }),
 		getR("/v1/formats", "chain", "formats", "the record formats in force and the state upgrades scheduled and done", typ[receipt.Formats](), s.formats),
 		newR[ledger.ScheduleUpgrade]("/v1/upgrades", "chain", "upgrade schedule",
 			"schedule a state migration this release knows at a future height (admin quorum): every node rewrites the records at that height", "",

@@ -456,6 +456,9 @@ func testScenarios(t *testing.T, sys *apitest.System, c *caller) {
 		if _, upgrade := op.(*ledger.ScheduleUpgrade); upgrade {
 			continue // needs a chain on older formats: chainengine's upgrade test
 		}
+		if _, vals := op.(*receipt.SetValidator); vals {
+			continue // changes the test system's validators: chainengine's validator set test
+		}
 		assert.True(t, applied[op.Type()], "op %s never applied", op.Type())
 	}
 	for i := range 4 {

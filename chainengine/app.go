@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +220,17 @@ func (a *ReceiptApp) InitChain(_ context.Context, req *abci.InitChainRequest) (*
 	if err := ledger.InitState(st, g); err != nil {
 		return nil, err
 	}
+	// The first validators, from CometBFT's genesis, as the state's set
+	// that admin-quorum changes start from.
+	vs := &receipt.ValidatorSet{Version: 1}
+	for _, v := range req.Validators {
+		if v.PubKeyType != "ed25519" || len(v.PubKeyBytes) != 32 {
+			return nil, fmt.Errorf("chainengine: genesis validator key of type %s: ed25519 only", v.PubKeyType)
+		}
+		vs.Validators = append(vs.Validators, receipt.Validator{PubKey: receipt.PubKey(v.PubKeyBytes), Power: v.Power})
+	}
+	sort.Slice(vs.Validators, func(i, j int) bool { return bytes.Compare(vs.Validators[i].PubKey[:], vs.Validators[j].PubKey[:]) < 0 })
+	st.Set(receipt.KeyValidators, receipt.EncodeRecord(vs))
 	pairs := make([]merkle.KV, 0, st.Len())
 	b := a.db.NewBatch()
 	defer b.Close()
@@ -584,7 +596,39 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 		p.batch.Set(keyAppHash, p.appHash, nil)); err != nil {
 		return nil, err
 	}
-	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash}, nil
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash, ValidatorUpdates: validatorUpdates(p.record)}, nil
+}
+
+// validatorUpdates are the validator set changes a block's applied txs
+// made (consortium.validator.set), one per key, the last one winning.
+func validatorUpdates(rec *ledger.BlockRecord) []abci.ValidatorUpdate {
+	var out []abci.ValidatorUpdate
+	at := map[string]int{}
+	for _, t := range rec.Txs {
+		for _, ev := range t.Events {
+			if ev.Type != receipt.EvValidatorSet {
+				continue
+			}
+			var key []byte
+			var power int64
+			for _, a := range ev.Attrs {
+				switch a.Key {
+				case "pubkey":
+					key, _ = hex.DecodeString(a.Value)
+				case "power":
+					power, _ = strconv.ParseInt(a.Value, 10, 64)
+				}
+			}
+			u := abci.ValidatorUpdate{Power: power, PubKeyType: "ed25519", PubKeyBytes: key}
+			if i, ok := at[string(key)]; ok {
+				out[i] = u
+				continue
+			}
+			at[string(key)] = len(out)
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // batchSizeHint is the batch size to start a block of n txs with.

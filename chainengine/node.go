@@ -18,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
+	"github.com/ewrchain/ewr/receipt"
 )
 
 // Node is one running CometBFT validator with its app in-process.
@@ -222,6 +223,28 @@ func (n *Node) ID() string { return string(n.cmt.NodeInfo().ID()) }
 
 // Height returns the height of the last block in the node's block store.
 func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
+
+// ValidatorKey is this node's consensus key (ed25519).
+func (n *Node) ValidatorKey() (receipt.PubKey, error) {
+	pk, err := n.cmt.PrivValidator().GetPubKey()
+	if err != nil {
+		return receipt.PubKey{}, err
+	}
+	if len(pk.Bytes()) != 32 {
+		return receipt.PubKey{}, fmt.Errorf("chainengine: validator key of type %s", pk.Type())
+	}
+	return receipt.PubKey(pk.Bytes()), nil
+}
+
+// CommitSize is how many validators the set that committed the node's
+// latest block has (one commit signature slot each).
+func (n *Node) CommitSize() int {
+	c := n.cmt.BlockStore().LoadSeenCommit(n.Height())
+	if c == nil {
+		return 0
+	}
+	return len(c.Signatures)
+}
 
 // Peers returns the number of connected peers.
 func (n *Node) Peers() int { return n.cmt.Switch().Peers().Size() }

@@ -93,6 +93,9 @@ func TestReceiptLocalnetCommitsEveryOp(t *testing.T) {
 		}
 	}
 	for _, op := range append(receipt.Ops(), warehouse.Ops()...) {
+		if _, vals := op.(*receipt.SetValidator); vals {
+			continue // TestReceiptLocalnetValidatorSetChanges
+		}
 		assert.Positive(t, applied[op.Type()], "op %s was never applied on chain", op.Type())
 	}
 	for i := range 4 {

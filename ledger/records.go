@@ -47,6 +47,7 @@ var recordTable = []recordType{
 	{receipt.KeyConsortium, "consortium", reflect.TypeOf(receipt.Consortium{})},
 	{receipt.KeyParams, "params", reflect.TypeOf(receipt.Params{})},
 	{receipt.KeyFormats, "formats", reflect.TypeOf(receipt.Formats{})},
+	{receipt.KeyValidators, "validators", reflect.TypeOf(receipt.ValidatorSet{})},
 }
 
 // Prefixes lists every record kind's key prefix (and the singleton keys),

@@ -158,4 +158,5 @@ var (
 	ErrFormatNotInForce     = NewError(162, "format_not_in_force", KindConflict, "op: needs a record format the consortium has not upgraded to yet")
 	ErrUpgrade              = NewError(163, "upgrade_invalid", KindInvalid, "upgrade: unknown migration, past height or one already pending")
 	ErrKeyRotation          = NewError(164, "key_rotation_invalid", KindInvalid, "participant: key rotation refused")
+	ErrValidatorSet         = NewError(165, "validator_set_invalid", KindInvalid, "consortium: validator set change refused")
 )

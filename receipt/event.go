@@ -43,6 +43,7 @@ const (
 	EvParticipantKeyRotated = "participant.key_rotated"
 	EvUpgradeScheduled      = "upgrade.scheduled"
 	EvUpgradeApplied        = "upgrade.applied"
+	EvValidatorSet          = "validator.set"
 
 	EvReceiptIssued     = "receipt.issued"
 	EvTransferInitiated = "receipt.transfer_initiated"

@@ -1,0 +1,61 @@
+package chainengine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/simulators"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReceiptLocalnetValidatorSetChanges: the admins' quorum removes two of
+// four validators through the chain; CometBFT takes the change; the two
+// removed nodes then stop, and the remaining two (half the first set's
+// power, which could not commit alone) go on committing.
+func TestReceiptLocalnetValidatorSetChanges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ln, w := startReceiptLocalnet(t, ctx, 4)
+	vals, _, err := chainengine.TrustedValidators(filepath.Join(ln.Home(), "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	keyOf := func(i int) receipt.PubKey {
+		pk, err := ln.Node(i).ValidatorKey()
+		require.NoError(t, err)
+		return pk
+	}
+	d := simulators.NewChainDriver(ln.Node(0), w)
+	app := receiptApp(ln, 0)
+	st, _ := app.State()
+	vs := receipt.LoadValidators(&receipt.Exec{Store: st})
+	require.Len(t, vs.Validators, vals.Size())
+	for _, i := range []int{3, 2} {
+		st, _ := app.State()
+		vs := receipt.LoadValidators(&receipt.Exec{Store: st})
+		require.NoError(t, d.Submit(ctx, []string{ledger.Admin1, ledger.Admin2}, &receipt.SetValidator{PubKey: keyOf(i), Power: 0, Version: vs.Version}))
+	}
+	st, _ = app.State()
+	vs = receipt.LoadValidators(&receipt.Exec{Store: st})
+	assert.Len(t, vs.Validators, 2)
+	// CometBFT's own set follows two blocks later.
+	testkit.Poll(t, 30*time.Second, "CometBFT's validator set down to two", func() error {
+		// A refused op still makes a block: it moves the chain on.
+		_ = d.Submit(ctx, []string{ledger.TraderA}, &receipt.CancelTransfer{Receipt: "WR-NONE"})
+		if n := ln.Node(0).CommitSize(); n != 2 {
+			return fmt.Errorf("the last block's commit has %d validators", n)
+		}
+		return nil
+	})
+	require.NoError(t, ln.StopNode(3))
+	require.NoError(t, ln.StopNode(2))
+	h := app.Height()
+	_ = d.Submit(ctx, []string{ledger.TraderA}, &receipt.CancelTransfer{Receipt: "WR-NONE"})
+	testkit.PollTrue(t, 30*time.Second, "the two remaining validators commit", func() bool { return app.Height() > h })
+}
