@@ -44,6 +44,20 @@ type ProofBundle struct {
 	Header      []byte `json:"header"`     // protobuf cometbft.types.v1.Header
 	Commit      []byte `json:"commit"`     // protobuf cometbft.types.v1.Commit of that header
 	Validators  []byte `json:"validators"` // protobuf cometbft.types.v1.ValidatorSet that signed it
+	// Changes are the hand-overs of the validator set since genesis, oldest
+	// first: a verifier that trusts only the genesis validators follows
+	// them to the set that signed Header.
+	Changes []ValidatorChange `json:"validator_changes,omitempty"`
+}
+
+// ValidatorChange is one hand-over: a header whose next validators differ
+// from its own, the commit of that header by the set it names (the set
+// being replaced), and the new set, which Header's NextValidatorsHash
+// names.
+type ValidatorChange struct {
+	Header     []byte `json:"header"`     // protobuf cometbft.types.v1.Header
+	Commit     []byte `json:"commit"`     // protobuf cometbft.types.v1.Commit of that header
+	Validators []byte `json:"validators"` // the new set, canonical (as ProofBundle.Validators)
 }
 
 // Errors from Verify. Each names the part of the bundle that failed.
@@ -122,7 +136,19 @@ func (b *ProofBundle) Verify(trusted *types.ValidatorSet) (*Decoded, error) {
 	if commit.Height != header.Height || !bytes.Equal(commit.BlockID.Hash, header.Hash()) {
 		return nil, fmt.Errorf("%w: the commit is for another block", ErrBundleHeader)
 	}
-	// The validators: the trusted set, and the one the header names.
+	// The validators: the trusted set, followed through every hand-over
+	// since genesis, and the one the header names.
+	lastChange := int64(0)
+	for i, c := range b.Changes {
+		next, at, err := c.verify(b.ChainID, trusted)
+		if err != nil {
+			return nil, fmt.Errorf("%w: validator change %d: %w", ErrBundleValidators, i, err)
+		}
+		if at <= lastChange || at >= header.Height {
+			return nil, fmt.Errorf("%w: validator change %d at height %d out of order", ErrBundleValidators, i, at)
+		}
+		trusted, lastChange = next, at
+	}
 	if !bytes.Equal(vals.Hash(), trusted.Hash()) {
 		return nil, ErrBundleValidators
 	}
@@ -182,6 +208,92 @@ func (b *ProofBundle) Verify(trusted *types.ValidatorSet) (*Decoded, error) {
 		Signed: signed, Total: trusted.TotalVotingPower()}, nil
 }
 
+// verify checks one hand-over against the set it replaces: that set
+// signed the header (more than 2/3 of its power, every signature valid),
+// and the header names the new set as next. It returns the new set and
+// the header's height.
+func (c *ValidatorChange) verify(chainID string, from *types.ValidatorSet) (*types.ValidatorSet, int64, error) {
+	header, commit, err := decodeHeaderCommit(c.Header, c.Commit)
+	if err != nil {
+		return nil, 0, err
+	}
+	next, err := decodeValidators(c.Validators)
+	if err != nil {
+		return nil, 0, err
+	}
+	if header.ChainID != chainID {
+		return nil, 0, fmt.Errorf("header of chain %q", header.ChainID)
+	}
+	if err := header.ValidateBasic(); err != nil {
+		return nil, 0, err
+	}
+	if commit.Height != header.Height || !bytes.Equal(commit.BlockID.Hash, header.Hash()) {
+		return nil, 0, errors.New("the commit is for another block")
+	}
+	if !bytes.Equal(header.ValidatorsHash, from.Hash()) {
+		return nil, 0, errors.New("the header is not signed by the set it replaces")
+	}
+	if err := commit.ValidateBasic(); err != nil {
+		return nil, 0, err
+	}
+	if err := from.VerifyCommitLightAllSignatures(chainID, commit.BlockID, header.Height, commit); err != nil {
+		return nil, 0, err
+	}
+	for i, cs := range commit.Signatures {
+		if cs.BlockIDFlag != types.BlockIDFlagAbsent && !bytes.Equal(cs.ValidatorAddress, from.Validators[i].Address) {
+			return nil, 0, fmt.Errorf("signature %d names validator %X", i, cs.ValidatorAddress)
+		}
+	}
+	if !bytes.Equal(header.NextValidatorsHash, next.Hash()) {
+		return nil, 0, errors.New("the header does not name the new set")
+	}
+	return next, header.Height, nil
+}
+
+func decodeHeaderCommit(hb, cb []byte) (types.Header, *types.Commit, error) {
+	var ph cmtproto.Header
+	if err := proto.Unmarshal(hb, &ph); err != nil {
+		return types.Header{}, nil, fmt.Errorf("header: %v", err)
+	}
+	header, err := types.HeaderFromProto(&ph)
+	if err != nil {
+		return types.Header{}, nil, fmt.Errorf("header: %v", err)
+	}
+	var pc cmtproto.Commit
+	if err := proto.Unmarshal(cb, &pc); err != nil {
+		return types.Header{}, nil, fmt.Errorf("commit: %v", err)
+	}
+	commit, err := types.CommitFromProto(&pc)
+	if err != nil {
+		return types.Header{}, nil, fmt.Errorf("commit: %v", err)
+	}
+	return header, commit, nil
+}
+
+// decodeValidators decodes a canonical validator set; any other encoding
+// is refused.
+func decodeValidators(raw []byte) (*types.ValidatorSet, error) {
+	var pv cmtproto.ValidatorSet
+	if err := proto.Unmarshal(raw, &pv); err != nil {
+		return nil, fmt.Errorf("validators: %v", err)
+	}
+	list := make([]*types.Validator, len(pv.Validators))
+	for i, v := range pv.Validators {
+		var err error
+		if list[i], err = validatorFromProto(v); err != nil {
+			return nil, fmt.Errorf("validator %d: %v", i, err)
+		}
+	}
+	vals, err := types.ValidatorSetFromExistingValidators(list)
+	if err != nil {
+		return nil, fmt.Errorf("validators: %v", err)
+	}
+	if canonical, err := canonicalValidators(vals); err != nil || !bytes.Equal(canonical, raw) {
+		return nil, errors.New("validators not in canonical form")
+	}
+	return vals, nil
+}
+
 func jsonEqual(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
@@ -234,6 +346,10 @@ type Prover struct {
 	once sync.Once
 	env  *rpccore.Environment
 	err  error
+
+	mu      sync.Mutex
+	scanned int64   // block heights up to this were looked at for hand-overs
+	changes []int64 // heights of the headers that hand the validator set over
 }
 
 // NewProver returns a prover for the node, whose app must be a *ReceiptApp.
@@ -320,7 +436,57 @@ func (p *Prover) bundle(key string, minHeight int64) (*ProofBundle, error) {
 	if b.Validators, err = canonicalValidators(vals); err != nil {
 		return nil, err
 	}
+	if b.Changes, err = p.handOvers(headerHeight); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// handOvers are the validator changes a bundle under a header at height top
+// carries: every header below it whose next validators differ from its own.
+// The heights are found once, block by block, and remembered.
+func (p *Prover) handOvers(top int64) ([]ValidatorChange, error) {
+	bs := p.env.BlockStore
+	p.mu.Lock()
+	for h := max(p.scanned+1, bs.Base()); h < top; h++ {
+		meta := bs.LoadBlockMeta(h)
+		if meta == nil {
+			break
+		}
+		if !bytes.Equal(meta.Header.ValidatorsHash, meta.Header.NextValidatorsHash) {
+			p.changes = append(p.changes, h)
+		}
+		p.scanned = h
+	}
+	heights := append([]int64(nil), p.changes...)
+	p.mu.Unlock()
+	var out []ValidatorChange
+	for _, h := range heights {
+		if h >= top {
+			break
+		}
+		meta := bs.LoadBlockMeta(h)
+		commit := bs.LoadBlockCommit(h)
+		if meta == nil || commit == nil {
+			return nil, fmt.Errorf("chainengine: the hand-over at height %d is not kept (pruned?)", h)
+		}
+		next, err := p.env.StateStore.LoadValidators(h + 1)
+		if err != nil {
+			return nil, err
+		}
+		var c ValidatorChange
+		if c.Header, err = proto.Marshal(meta.Header.ToProto()); err != nil {
+			return nil, err
+		}
+		if c.Commit, err = proto.Marshal(commit.ToProto()); err != nil {
+			return nil, err
+		}
+		if c.Validators, err = canonicalValidators(next); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // validatorFromProto is types.ValidatorFromProto made safe for hostile

@@ -2,6 +2,7 @@ package chainengine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -58,4 +59,40 @@ func TestReceiptLocalnetValidatorSetChanges(t *testing.T) {
 	h := app.Height()
 	_ = d.Submit(ctx, []string{ledger.TraderA}, &receipt.CancelTransfer{Receipt: "WR-NONE"})
 	testkit.PollTrue(t, 30*time.Second, "the two remaining validators commit", func() bool { return app.Height() > h })
+
+	// A proof made now, signed by the two, verifies with only the genesis
+	// validators trusted: the bundle carries both hand-overs.
+	prover, err := chainengine.NewProver(ln.Node(0))
+	require.NoError(t, err)
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	bundle, err := prover.Bundle(pctx, receipt.KeyValidators, h)
+	require.NoError(t, err)
+	require.Len(t, bundle.Changes, 2, "two hand-overs since genesis")
+	dec, err := bundle.Verify(vals)
+	require.NoError(t, err)
+	var proven receipt.ValidatorSet
+	require.NoError(t, receipt.DecodeRecord(dec.Value, &proven))
+	assert.Len(t, proven.Validators, 2)
+	raw, err := json.Marshal(bundle)
+	require.NoError(t, err)
+	tamper := func(name string, f func(b *chainengine.ProofBundle)) {
+		var b chainengine.ProofBundle
+		require.NoError(t, json.Unmarshal(raw, &b))
+		f(&b)
+		_, err := b.Verify(vals)
+		assert.Error(t, err, name)
+	}
+	tamper("a hand-over left out", func(b *chainengine.ProofBundle) { b.Changes = b.Changes[1:] })
+	tamper("no hand-overs", func(b *chainengine.ProofBundle) { b.Changes = nil })
+	tamper("hand-overs swapped", func(b *chainengine.ProofBundle) { b.Changes[0], b.Changes[1] = b.Changes[1], b.Changes[0] })
+	for i := range 2 {
+		for _, part := range []string{"header", "commit", "validators"} {
+			tamper(part, func(b *chainengine.ProofBundle) {
+				c := &b.Changes[i]
+				bs := map[string][]byte{"header": c.Header, "commit": c.Commit, "validators": c.Validators}[part]
+				bs[len(bs)/2] ^= 1
+			})
+		}
+	}
 }
