@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -360,4 +362,33 @@ func TestTxDecodedOncePerNode(t *testing.T) {
 	res, err = h.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: forged, Type: abci.CHECK_TX_TYPE_CHECK})
 	require.NoError(t, err)
 	assert.NotEqual(t, abci.CodeTypeOK, res.Code, "a forged tx is checked afresh and refused")
+}
+
+// TestHomeRefusesASecondProcessAndAnotherChain: a home is locked by the
+// process that runs it (the second is told the first's pid), and a data
+// folder written by another chain than the genesis names is refused.
+func TestHomeRefusesASecondProcessAndAnotherChain(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	w := ledger.NewWorld("home-test", time.Now().Unix()+86400)
+	state, err := json.Marshal(&w.Genesis)
+	require.NoError(t, err)
+	require.NoError(t, InitHome(home, "h", "chain-a", state))
+
+	release, err := LockHome(home)
+	require.NoError(t, err)
+	_, err = LockHome(home)
+	require.ErrorIs(t, err, ErrHomeInUse)
+	assert.Contains(t, err.Error(), fmt.Sprint(os.Getpid()))
+	release()
+	release, err = LockHome(home)
+	require.NoError(t, err, "free again once released")
+	release()
+
+	app, err := NewReceiptApp(ReceiptAppDir(home), testLogger(t))
+	require.NoError(t, err)
+	defer app.Close()
+	require.NoError(t, CheckHomeChain(home, app), "a fresh data folder")
+	_, err = app.InitChain(context.Background(), &abci.InitChainRequest{ChainId: "chain-b", AppStateBytes: state, InitialHeight: 1, Time: time.Now()})
+	require.NoError(t, err)
+	assert.ErrorIs(t, CheckHomeChain(home, app), ErrOtherChain)
 }

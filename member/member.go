@@ -130,13 +130,21 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 		}
 	}
 
-	// The node.
+	// The node, alone on its home, on the chain its genesis names.
+	release, err := chainengine.LockHome(c.Home)
+	if err != nil {
+		return nil, err
+	}
+	m.stops = append(m.stops, func() error { release(); return nil })
 	app, err := chainengine.NewReceiptApp(chainengine.ReceiptAppDir(c.Home), o.ChainLogger)
 	if err != nil {
 		return nil, err
 	}
 	m.App = app
 	m.stops = append(m.stops, app.Close)
+	if err := chainengine.CheckHomeChain(c.Home, app); err != nil {
+		return nil, err
+	}
 	node, err := chainengine.StartNode(ctx, c.Home, app, o.ChainLogger)
 	if err != nil {
 		return nil, err

@@ -48,9 +48,19 @@ func runNode(ctx context.Context, args []string) error {
 		// A member's home: its whole stack, not only the node.
 		return runMember(ctx, *home, *demo, member.Options{ChainLogger: logger})
 	}
+	release, err := chainengine.LockHome(*home)
+	if err != nil {
+		return err
+	}
+	defer release()
 	app, err := spec.open(*home, logger)
 	if err != nil {
 		return err
+	}
+	if ra, ok := app.(*chainengine.ReceiptApp); ok {
+		if err := chainengine.CheckHomeChain(*home, ra); err != nil {
+			return errors.Join(err, closeIfCloser(app))
+		}
 	}
 	nd, err := chainengine.StartNode(ctx, *home, app, logger)
 	if err != nil {
