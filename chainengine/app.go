@@ -170,6 +170,28 @@ func (a *ReceiptApp) load() error {
 	if err := a.replay.load(a.db, h+1); err != nil {
 		return err
 	}
+	// The tree before the last block, from what that block replaced: the
+	// newest state a signed header covers is that one, until the next block.
+	if raw, closer, err := a.db.Get(undoKey(h)); err == nil {
+		var u undo
+		uerr := canon.Unmarshal(raw, &u)
+		_ = closer.Close()
+		if uerr != nil {
+			return fmt.Errorf("chainengine: undo record of block %d: %w", h, uerr)
+		}
+		prev := u.revert(tree)
+		if b, ok, err := a.Block(h - 1); err == nil && ok {
+			if root := prev.Root(); root == b.AppHash {
+				a.committed.set(h-1, root[:], prev, true)
+			} else {
+				a.logger.Error("Undo record does not rebuild the previous state; proofs wait for the next block", "height", h)
+			}
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	} else if b, ok, err := a.Block(h - 1); err == nil && ok && bytes.Equal(b.AppHash[:], hash) {
+		a.committed.set(h-1, hash, tree, true) // the last block changed nothing
+	}
 	a.committed.set(h, hash, tree, true)
 	if b, ok, err := a.Block(h); err == nil && ok {
 		a.lastBlockTime.Store(b.Time)
@@ -566,6 +588,9 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	p.reads = state.reads
 	if changes := state.changes(); len(changes) > 0 {
 		p.changes = changes
+		if err := p.batch.Set(undoKey(req.Height), canon.Marshal(undoOf(tree, state.reads, changes)), nil); err != nil {
+			return nil, err
+		}
 		p.tree = tree.ApplyWorkers(changes, a.applyWorkers)
 		root := p.tree.Root()
 		p.appHash = root[:]
@@ -591,6 +616,7 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 		}
 	}
 	if err := errors.Join(
+		p.batch.Delete(undoKey(req.Height-1), nil), // only the latest block's is kept
 		p.batch.Set(blockKey(req.Height), ledger.EncodeBlockRecord(p.record), nil),
 		p.batch.Set(keyHeight, u64Bytes(uint64(req.Height)), nil),
 		p.batch.Set(keyAppHash, p.appHash, nil)); err != nil {

@@ -198,6 +198,19 @@ func TestReceiptAppRestartsFromItsData(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, info.LastBlockHeight, info2.LastBlockHeight)
 	assert.Equal(t, info.LastBlockAppHash, info2.LastBlockAppHash)
+	// The state before the last block is back too, rebuilt from what the
+	// last block replaced: the newest state a signed header covers (the last
+	// block's header holds its root) can be proven at once.
+	prev, ok := app.StateAt(info2.LastBlockHeight - 1)
+	require.True(t, ok, "the state before the last block, after a restart")
+	rec, ok, err := app.Block(info2.LastBlockHeight - 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, has := prev.Get(warehouse.LotKey("LOT-2"))
+	assert.False(t, has, "LOT-2 came with the last block")
+	_, has = prev.Get(warehouse.LotKey("LOT-1"))
+	assert.True(t, has)
+	assert.Equal(t, rec.AppHash, prev.(treeStore).t.Root(), "its root is the one committed then")
 	st, _ = app.State()
 	after, ok := st.Get(receipt.ReceiptKey("R-1"))
 	require.True(t, ok)

@@ -19,6 +19,7 @@ var (
 	prefixState  = []byte("s/") // s/<record key> → canonical record
 	prefixResult = []byte("x/") // x/<tx body hash> → TxRecord (the replay guard and the tx index)
 	prefixBlock  = []byte("k/") // k/<height, 8 bytes BE> → ledger.BlockRecord
+	prefixUndo   = []byte("u/") // u/<height, 8 bytes BE> → the values the block replaced (the latest block only)
 )
 
 func stateKey(key string) []byte {
@@ -27,6 +28,46 @@ func stateKey(key string) []byte {
 
 func resultKey(hash [32]byte) []byte {
 	return append(append(make([]byte, 0, len(prefixResult)+32), prefixResult...), hash[:]...)
+}
+
+func undoKey(height int64) []byte {
+	k := append(make([]byte, 0, len(prefixUndo)+8), prefixUndo...)
+	return binary.BigEndian.AppendUint64(k, uint64(height))
+}
+
+// undo is what a block replaced: each changed key's value before it (or
+// its absence). A restart rebuilds the tree of the block before the last
+// from it, so the newest state under a signed header is provable at once.
+type undo struct {
+	Keys    [][]byte
+	Values  [][]byte
+	Existed []bool
+}
+
+// undoOf records the values changes replace in base (from the block's read
+// memo where it has them).
+func undoOf(base *merkle.Tree, reads map[string]*[]byte, changes []merkle.Change) *undo {
+	u := &undo{Keys: make([][]byte, len(changes)), Values: make([][]byte, len(changes)), Existed: make([]bool, len(changes))}
+	for i, c := range changes {
+		u.Keys[i] = c.Key
+		if v, ok := reads[string(c.Key)]; ok {
+			if v != nil {
+				u.Values[i], u.Existed[i] = *v, true
+			}
+			continue
+		}
+		u.Values[i], u.Existed[i] = base.Get(c.Key)
+	}
+	return u
+}
+
+// revert is the tree before the block u undoes.
+func (u *undo) revert(t *merkle.Tree) *merkle.Tree {
+	changes := make([]merkle.Change, len(u.Keys))
+	for i, k := range u.Keys {
+		changes[i] = merkle.Change{Key: k, Value: u.Values[i], Delete: !u.Existed[i]}
+	}
+	return t.Apply(changes)
 }
 
 func blockKey(height int64) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,4 +96,32 @@ func TestReceiptLocalnetValidatorSetChanges(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestReceiptLocalnetProvesAtOnceAfterARestart: a node restarted with no
+// tx since answers a proof of the newest state a signed header covers at
+// once, without waiting for a block.
+func TestReceiptLocalnetProvesAtOnceAfterARestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ln, w := startReceiptLocalnet(t, ctx, 4)
+	d := simulators.NewChainDriver(ln.Node(0), w)
+	require.NoError(t, (&simulators.Lifecycle{Driver: d, World: w, Out: io.Discard, Tag: "rs", Bay: ledger.DemoBays[0]}).Run(ctx))
+	// A block that changed the state is followed by one empty block that
+	// carries its app hash; then the chain is quiet.
+	top := receiptApp(ln, 0).Height() + 1
+	testkit.PollTrue(t, 30*time.Second, "the app-hash block, on node 1", func() bool { return receiptApp(ln, 1).Height() >= top })
+	require.NoError(t, ln.StopNode(1))
+	require.NoError(t, ln.StartNode(ctx, 1))
+	prover, err := chainengine.NewProver(ln.Node(1))
+	require.NoError(t, err)
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+	defer pcancel()
+	bundle, err := prover.Bundle(pctx, receipt.ReceiptKey("WR-B-rs"), 0)
+	require.NoError(t, err, "a proof at once after the restart")
+	vals, _, err := chainengine.TrustedValidators(filepath.Join(ln.Home(), "node0", "config", "genesis.json"))
+	require.NoError(t, err)
+	_, err = bundle.Verify(vals)
+	require.NoError(t, err)
+	assert.Equal(t, top-1, bundle.StateHeight, "under the last header from before the restart")
 }
