@@ -192,9 +192,9 @@ func testDemoStory(t *testing.T, sys *apitest.System, c *caller) *demo.Result {
 	require.NoError(t, c.as(pB).Get(c.ctx, "/v1/receipts/"+res.PartA+"/proof", &raw))
 	var bundle chainengine.ProofBundle
 	require.NoError(t, json.Unmarshal(raw, &bundle))
-	trusted, _, err := chainengine.TrustedValidators(sys.Genesis)
+	trusted, chainID, err := chainengine.TrustedValidators(sys.Genesis)
 	require.NoError(t, err)
-	dec, err := bundle.Verify(trusted)
+	dec, err := bundle.Verify(trusted, chainID)
 	require.NoError(t, err)
 	var proven receipt.Receipt
 	require.NoError(t, receipt.DecodeRecord(dec.Value, &proven))

@@ -51,7 +51,7 @@ func FuzzProofBundle(f *testing.F) {
 		if json.Unmarshal(raw, &b) != nil {
 			return
 		}
-		if _, err := b.Verify(trusted); err == nil {
+		if _, err := b.Verify(trusted, b.ChainID); err == nil {
 			t.Fatalf("verified a bundle no trusted validator signed: %s", raw)
 		}
 	})

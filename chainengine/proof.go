@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -81,11 +83,15 @@ type Decoded struct {
 	Total       int64
 }
 
-// Verify checks a bundle against the trusted validator set. On success the
-// record (or its absence) is what the chain's validators committed.
-func (b *ProofBundle) Verify(trusted *types.ValidatorSet) (*Decoded, error) {
+// Verify checks a bundle against what its verifier trusts: the genesis
+// validator set and chain id of the consortium. On success the record (or
+// its absence) is what that chain's validators committed.
+func (b *ProofBundle) Verify(trusted *types.ValidatorSet, chainID string) (*Decoded, error) {
 	if b.Version != ProofBundleVersion {
 		return nil, fmt.Errorf("%w: version %d", ErrBundleMalformed, b.Version)
+	}
+	if b.ChainID != chainID {
+		return nil, fmt.Errorf("%w: bundle of chain %q, the trusted chain is %q", ErrBundleHeader, b.ChainID, chainID)
 	}
 	var ph cmtproto.Header
 	if err := proto.Unmarshal(b.Header, &ph); err != nil {
@@ -194,7 +200,9 @@ func (b *ProofBundle) Verify(trusted *types.ValidatorSet) (*Decoded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBundleRecord, err)
 		}
-		if !jsonEqual(want, b.Record) {
+		// The record must say exactly what the proven bytes say: every
+		// number digit for digit (no rounding past 2^53), no key twice.
+		if !sameJSON(want, b.Record) {
 			return nil, ErrBundleRecord
 		}
 	}
@@ -294,14 +302,78 @@ func decodeValidators(raw []byte) (*types.ValidatorSet, error) {
 	return vals, nil
 }
 
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+// sameJSON reports whether a and b are the same JSON value: objects with
+// the same keys, none repeated, and the same values (key order aside),
+// arrays in order, numbers digit for digit, strings exact.
+func sameJSON(a, b []byte) bool {
+	va, ok := exactJSON(a)
+	if !ok {
 		return false
 	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
+	vb, ok := exactJSON(b)
+	return ok && reflect.DeepEqual(va, vb)
+}
+
+// exactJSON decodes one JSON value with numbers as their digits, refusing
+// a repeated key or trailing data.
+func exactJSON(raw []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, ok := exactValue(dec)
+	if !ok {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return v, true
+}
+
+func exactValue(dec *json.Decoder) (any, bool) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, false
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			m := map[string]any{}
+			for dec.More() {
+				k, err := dec.Token()
+				key, isStr := k.(string)
+				if err != nil || !isStr {
+					return nil, false
+				}
+				if _, dup := m[key]; dup {
+					return nil, false
+				}
+				v, ok := exactValue(dec)
+				if !ok {
+					return nil, false
+				}
+				m[key] = v
+			}
+			_, err := dec.Token()
+			return m, err == nil
+		case '[':
+			var l []any
+			for dec.More() {
+				v, ok := exactValue(dec)
+				if !ok {
+					return nil, false
+				}
+				l = append(l, v)
+			}
+			_, err := dec.Token()
+			return l, err == nil
+		}
+		return nil, false
+	case json.Number:
+		return string(t), true
+	default:
+		return tok, true
+	}
 }
 
 // RecordJSON decodes a record's canonical bytes by its key prefix and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -127,8 +128,10 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, chainID, bundle.ChainID)
 
-	dec, err := bundle.Verify(trusted)
+	dec, err := bundle.Verify(trusted, chainID)
 	require.NoError(t, err)
+	_, err = bundle.Verify(trusted, "another-chain")
+	assert.ErrorIs(t, err, chainengine.ErrBundleHeader, "the same keys on another chain are not trusted")
 	assert.Equal(t, receipt.ReceiptKey(r.ID), dec.Key)
 	assert.Greater(t, 3*dec.Signed, 2*dec.Total, "more than 2/3 of the power signed")
 	var got receipt.Receipt
@@ -141,7 +144,7 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 	require.NoError(t, err)
 	var back chainengine.ProofBundle
 	require.NoError(t, json.Unmarshal(raw, &back))
-	_, err = back.Verify(trusted)
+	_, err = back.Verify(trusted, chainID)
 	require.NoError(t, err)
 
 	// Absence: a receipt that does not exist is provably absent. (One more
@@ -149,13 +152,13 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 	require.NoError(t, d.Submit(ctx, []string{ledger.TraderB}, &receipt.RequestPledge{Pledge: "PL-late", Receipt: r.ID, Version: r.Version, Bank: ledger.BankA, Maturity: time.Now().Unix() + 86400}))
 	absent, err := prover.Bundle(pctx, receipt.ReceiptKey("WR-NEVER-ISSUED"), bundle.StateHeight+1)
 	require.NoError(t, err)
-	dec, err = absent.Verify(trusted)
+	dec, err = absent.Verify(trusted, chainID)
 	require.NoError(t, err)
 	assert.Nil(t, dec.Value)
 	// ...and an absence proof cannot be passed off as that of a present key.
 	fake := *absent
 	fake.Key = receipt.ReceiptKey(r.ID)
-	_, err = fake.Verify(trusted)
+	_, err = fake.Verify(trusted, chainID)
 	assert.Error(t, err)
 
 	t.Run("tampering with any part fails", func(t *testing.T) {
@@ -164,7 +167,7 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 			var b chainengine.ProofBundle
 			require.NoError(t, json.Unmarshal(raw, &b))
 			f(&b)
-			_, err := b.Verify(trusted)
+			_, err := b.Verify(trusted, chainID)
 			require.Error(t, err, name)
 			if want != nil {
 				assert.True(t, errors.Is(err, want), "%s: got %v, want %v", name, err, want)
@@ -178,6 +181,12 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 		mutate("state height", func(b *chainengine.ProofBundle) { b.StateHeight++ }, chainengine.ErrBundleHeader)
 		mutate("chain id", func(b *chainengine.ProofBundle) { b.ChainID = "other-chain" }, chainengine.ErrBundleHeader)
 		mutate("version", func(b *chainengine.ProofBundle) { b.Version = 2 }, chainengine.ErrBundleMalformed)
+		mutate("a duplicate key in the record", func(b *chainengine.ProofBundle) {
+			b.Record = json.RawMessage(strings.Replace(string(b.Record), `{`, `{"Holder":"`+ledger.BankB+`",`, 1))
+		}, chainengine.ErrBundleRecord)
+		mutate("a quantity rounded", func(b *chainengine.ProofBundle) {
+			b.Record = json.RawMessage(strings.Replace(string(b.Record), fmt.Sprintf(`"Quantity":%d`, r.Quantity), fmt.Sprintf(`"Quantity":%d.0`, r.Quantity), 1))
+		}, chainengine.ErrBundleRecord)
 		for _, part := range []struct {
 			name string
 			get  func(b *chainengine.ProofBundle) []byte
@@ -199,7 +208,7 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 		other, _ := startReceiptLocalnet(t, ctx, 1)
 		otherVals, _, err := chainengine.TrustedValidators(filepath.Join(other.Home(), "node0", "config", "genesis.json"))
 		require.NoError(t, err)
-		_, err = bundle.Verify(otherVals)
+		_, err = bundle.Verify(otherVals, other.ChainID())
 		assert.ErrorIs(t, err, chainengine.ErrBundleValidators)
 	})
 }

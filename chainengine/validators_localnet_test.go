@@ -70,7 +70,7 @@ func TestReceiptLocalnetValidatorSetChanges(t *testing.T) {
 	bundle, err := prover.Bundle(pctx, receipt.KeyValidators, h)
 	require.NoError(t, err)
 	require.Len(t, bundle.Changes, 2, "two hand-overs since genesis")
-	dec, err := bundle.Verify(vals)
+	dec, err := bundle.Verify(vals, ln.ChainID())
 	require.NoError(t, err)
 	var proven receipt.ValidatorSet
 	require.NoError(t, receipt.DecodeRecord(dec.Value, &proven))
@@ -81,7 +81,7 @@ func TestReceiptLocalnetValidatorSetChanges(t *testing.T) {
 		var b chainengine.ProofBundle
 		require.NoError(t, json.Unmarshal(raw, &b))
 		f(&b)
-		_, err := b.Verify(vals)
+		_, err := b.Verify(vals, ln.ChainID())
 		assert.Error(t, err, name)
 	}
 	tamper("a hand-over left out", func(b *chainengine.ProofBundle) { b.Changes = b.Changes[1:] })
@@ -121,7 +121,7 @@ func TestReceiptLocalnetProvesAtOnceAfterARestart(t *testing.T) {
 	require.NoError(t, err, "a proof at once after the restart")
 	vals, _, err := chainengine.TrustedValidators(filepath.Join(ln.Home(), "node0", "config", "genesis.json"))
 	require.NoError(t, err)
-	_, err = bundle.Verify(vals)
+	_, err = bundle.Verify(vals, ln.ChainID())
 	require.NoError(t, err)
 	assert.Equal(t, top-1, bundle.StateHeight, "under the last header from before the restart")
 }

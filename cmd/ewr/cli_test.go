@@ -124,6 +124,16 @@ func TestCLIAgainstARunningSystem(t *testing.T) {
 	v := jsonOf(t, 0, "verify", proofFile, "--genesis", sys.Genesis)
 	assert.Equal(t, true, v["ok"])
 	assert.Equal(t, "receipt", v["kind"])
+	assert.Less(t, v["age_s"], float64(600), "a fresh bundle")
+	// Freshness: a bank names how old a bundle may be, or the height it
+	// must reach.
+	later, err := verifyFile(proofFile, sys.Genesis, time.Now().Add(48*time.Hour))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, later.AgeS, int64(48*3600))
+	assert.ErrorContains(t, fresh(later, 24*time.Hour, 0), "stale", "two days later, past the default --max-age")
+	assert.NoError(t, fresh(later, 72*time.Hour, 0))
+	v = jsonOf(t, 1, "verify", proofFile, "--genesis", sys.Genesis, "--min-height", "1000000")
+	assert.Contains(t, v["error"], "stale")
 	code, out, _ = cli(t, "verify", proofFile, "--genesis", sys.Genesis)
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "VERIFIED")

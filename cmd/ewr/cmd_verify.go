@@ -32,16 +32,21 @@ type verifyReport struct {
 	Present     bool            `json:"present"`
 	StateHeight int64           `json:"state_height,omitempty"`
 	HeaderTime  string          `json:"header_time,omitempty"`
+	AgeS        int64           `json:"age_s"` // how old the header is, seconds
+	Changes     int             `json:"validator_changes"`
 	AppHash     string          `json:"app_hash,omitempty"`
 	SignedPower int64           `json:"signed_power,omitempty"`
 	TotalPower  int64           `json:"total_power,omitempty"`
 	Record      json.RawMessage `json:"record,omitempty"`
+	value       []byte          // the proven bytes
 }
 
 func runVerify(_ context.Context, args []string) error {
 	fs := newFlags("verify")
 	genesis := fs.String("genesis", defaultGenesis(), "CometBFT genesis file whose validators you trust")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	maxAge := fs.Duration("max-age", 24*time.Hour, "fail a bundle whose header is older than this")
+	minHeight := fs.Int64("min-height", 0, "fail a bundle of a state before this height")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -49,7 +54,10 @@ func runVerify(_ context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: ewr verify FILE [--genesis FILE]")
 	}
-	rep, err := verifyFile(pos[0], *genesis)
+	rep, err := verifyFile(pos[0], *genesis, time.Now())
+	if err == nil {
+		err = fresh(rep, *maxAge, *minHeight)
+	}
 	if *asJSON {
 		if err != nil {
 			rep.OK, rep.Error = false, err.Error()
@@ -66,7 +74,20 @@ func runVerify(_ context.Context, args []string) error {
 	return nil
 }
 
-func verifyFile(path, genesis string) (*verifyReport, error) {
+// fresh fails a verified bundle older than maxAge or of a state before
+// minHeight: a bundle never expires by itself, the bank says how recent it
+// must be.
+func fresh(rep *verifyReport, maxAge time.Duration, minHeight int64) error {
+	if rep.AgeS > int64(maxAge.Seconds()) {
+		return fmt.Errorf("stale: the bundle's header is %v old (--max-age %v); ask for a fresh one", time.Duration(rep.AgeS)*time.Second, maxAge)
+	}
+	if rep.StateHeight < minHeight {
+		return fmt.Errorf("stale: the bundle proves the state after block %d (--min-height %d)", rep.StateHeight, minHeight)
+	}
+	return nil
+}
+
+func verifyFile(path, genesis string, now time.Time) (*verifyReport, error) {
 	rep := &verifyReport{}
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -83,7 +104,7 @@ func verifyFile(path, genesis string) (*verifyReport, error) {
 	if b.ChainID != chainID {
 		return rep, fmt.Errorf("bundle is for chain %q, the genesis is chain %q", b.ChainID, chainID)
 	}
-	dec, err := b.Verify(trusted)
+	dec, err := b.Verify(trusted, chainID)
 	if err != nil {
 		return rep, err
 	}
@@ -91,9 +112,16 @@ func verifyFile(path, genesis string) (*verifyReport, error) {
 	rep.Kind, _ = ledger.RecordKind(dec.Key)
 	rep.StateHeight, rep.SignedPower, rep.TotalPower = dec.StateHeight, dec.Signed, dec.Total
 	rep.HeaderTime = dec.Header.Time.UTC().Format(time.RFC3339)
+	rep.AgeS = max(0, int64(now.Sub(dec.Header.Time).Seconds()))
+	rep.Changes = len(b.Changes)
 	rep.AppHash = fmt.Sprintf("%X", dec.Header.AppHash)
 	if dec.Value != nil {
-		rep.Record = b.Record
+		// What is shown comes from the proven bytes, decoded by the
+		// canonical decoder: never the bundle's own JSON.
+		if rep.Record, err = chainengine.RecordJSON(dec.Key, dec.Value); err != nil {
+			return rep, err
+		}
+		rep.value = dec.Value
 	}
 	return rep, nil
 }
@@ -104,11 +132,14 @@ func printVerified(rep *verifyReport) {
 		what = "present"
 	}
 	fmt.Fprintf(stdout, "✓ VERIFIED: %s %s is %s in the state of chain %s after block %d\n", rep.Kind, rep.Key, what, rep.ChainID, rep.StateHeight)
-	fmt.Fprintf(stdout, "  signed by %d of %d voting power (more than 2/3) on the header of block %d, %s, app hash %s\n",
-		rep.SignedPower, rep.TotalPower, rep.StateHeight+1, rep.HeaderTime, rep.AppHash)
+	fmt.Fprintf(stdout, "  signed by %d of %d voting power (more than 2/3) on the header of block %d, %s (%v ago), app hash %s\n",
+		rep.SignedPower, rep.TotalPower, rep.StateHeight+1, rep.HeaderTime, time.Duration(rep.AgeS)*time.Second, rep.AppHash)
+	if rep.Changes > 0 {
+		fmt.Fprintf(stdout, "  followed %d validator-set change(s) from the genesis validators\n", rep.Changes)
+	}
 	if rep.Kind == "receipt" && rep.Present {
 		var r receipt.Receipt
-		if json.Unmarshal(rep.Record, &r) == nil {
+		if receipt.DecodeRecord(rep.value, &r) == nil {
 			fmt.Fprintf(stdout, "  receipt %s: %s, held by %s, %d %s of %s (%s), lot %s at %s/%s, version %d\n",
 				r.ID, r.State, r.Holder, r.Quantity, r.Unit, r.Commodity, r.Grade, r.Lot, r.Warehouse, r.Place, r.Version)
 			if r.Pledge != "" {

@@ -106,9 +106,9 @@ func TestMembersAcrossHomes(t *testing.T) {
 	require.NoError(t, drivers[bk].Submit(ctx, []string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-M", ReceiptVersion: r.Version}))
 	var bundle chainengine.ProofBundle
 	require.NoError(t, drivers[bk].Client.As(drivers[bk].Tokens[ledger.BankA]).Get(ctx, "/v1/receipts/WR-M/proof", &bundle))
-	trusted, _, err := chainengine.TrustedValidators(filepath.Join(out, "node0", "config", "genesis.json"))
+	trusted, chainID, err := chainengine.TrustedValidators(filepath.Join(out, "node0", "config", "genesis.json"))
 	require.NoError(t, err)
-	dec, err := bundle.Verify(trusted)
+	dec, err := bundle.Verify(trusted, chainID)
 	require.NoError(t, err)
 	var proven receipt.Receipt
 	require.NoError(t, receipt.DecodeRecord(dec.Value, &proven))
