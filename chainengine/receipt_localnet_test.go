@@ -14,6 +14,7 @@ import (
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/testkit"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -42,6 +43,39 @@ func startReceiptLocalnet(t *testing.T, ctx context.Context, n int) (*chainengin
 	return ln, w
 }
 
+// agreeUpToTop waits for every node to reach node 0's height, checks that
+// every node has the same block record (and so app hash) at every height
+// up to it, calls each with node 0's record, and returns the height.
+func agreeUpToTop(t *testing.T, ln *chainengine.Localnet, each func(h int64, b0 *ledger.BlockRecord)) int64 {
+	t.Helper()
+	n := len(ln.Nodes())
+	top := receiptApp(ln, 0).Height()
+	testkit.PollTrue(t, 30*time.Second, "every node at the top", func() bool {
+		for i := range n {
+			if receiptApp(ln, i).Height() < top {
+				return false
+			}
+		}
+		return true
+	})
+	for h := int64(0); h <= top; h++ {
+		b0, ok, err := receiptApp(ln, 0).Block(h)
+		require.NoError(t, err)
+		require.True(t, ok, "block record %d", h)
+		for i := 1; i < n; i++ {
+			bi, ok, err := receiptApp(ln, i).Block(h)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, b0.AppHash, bi.AppHash, "node %d disagrees on the app hash at height %d", i, h)
+			require.Equal(t, ledger.EncodeBlockRecord(b0), ledger.EncodeBlockRecord(bi), "node %d block record %d", i, h)
+		}
+		if each != nil {
+			each(h, b0)
+		}
+	}
+	return top
+}
+
 func receiptApp(ln *chainengine.Localnet, i int) *chainengine.ReceiptApp {
 	return ln.Node(i).App().(*chainengine.ReceiptApp)
 }
@@ -64,35 +98,14 @@ func TestReceiptLocalnetCommitsEveryOp(t *testing.T) {
 		require.NoError(t, tour.Run(ctx), out.String())
 	}
 
-	// Wait for every node to reach the same height.
-	top := receiptApp(ln, 0).Height()
-	require.Eventually(t, func() bool {
-		for i := range 4 {
-			if receiptApp(ln, i).Height() < top {
-				return false
-			}
-		}
-		return true
-	}, 30*time.Second, 20*time.Millisecond)
-
 	applied := map[string]int{}
-	for h := int64(0); h <= top; h++ {
-		b0, ok, err := receiptApp(ln, 0).Block(h)
-		require.NoError(t, err)
-		require.True(t, ok, "block record %d", h)
-		for i := 1; i < 4; i++ {
-			bi, ok, err := receiptApp(ln, i).Block(h)
-			require.NoError(t, err)
-			require.True(t, ok)
-			require.Equal(t, b0.AppHash, bi.AppHash, "node %d disagrees on the app hash at height %d", i, h)
-			require.Equal(t, ledger.EncodeBlockRecord(b0), ledger.EncodeBlockRecord(bi), "node %d block record %d", i, h)
-		}
+	top := agreeUpToTop(t, ln, func(_ int64, b0 *ledger.BlockRecord) {
 		for _, tx := range b0.Txs {
 			if tx.Code == 0 {
 				applied[tx.OpType]++
 			}
 		}
-	}
+	})
 	for _, op := range append(receipt.Ops(), warehouse.Ops()...) {
 		if _, vals := op.(*receipt.SetValidator); vals {
 			continue // TestReceiptLocalnetValidatorSetChanges

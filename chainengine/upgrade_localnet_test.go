@@ -108,34 +108,16 @@ func TestReceiptLocalnetUpgradesUnderLoad(t *testing.T) {
 	err = simulators.NewChainDriver(ln.Node(0), w).Submit(ctx, []string{ledger.TraderB}, suspend) // node 0 committed the rotation
 	require.ErrorIs(t, err, receipt.ErrAdminQuorum, "the new key's tx reaches the rules")
 
-	top := app0.Height()
-	testkit.PollTrue(t, 30*time.Second, "every node at the top", func() bool {
-		for i := range 4 {
-			if receiptApp(ln, i).Height() < top {
-				return false
-			}
-		}
-		return true
-	})
 	formatOfWrites := map[bool]map[byte]int{false: {}, true: {}} // after the height → format → writes
-	for h := int64(1); h <= top; h++ {
-		b0, ok, err := app0.Block(h)
-		require.NoError(t, err)
-		require.True(t, ok, "block record %d", h)
-		for i := 1; i < 4; i++ {
-			bi, ok, err := receiptApp(ln, i).Block(h)
-			require.NoError(t, err)
-			require.True(t, ok)
-			require.Equal(t, b0.AppHash, bi.AppHash, "node %d disagrees on the app hash at height %d", i, h)
-		}
+	top := agreeUpToTop(t, ln, func(h int64, b0 *ledger.BlockRecord) {
 		for _, tx := range b0.Txs {
 			for _, wr := range tx.Writes {
-				if kind, _ := ledger.RecordKind(wr.Key); kind == "participant" && !wr.Deleted {
+				if kind, _ := ledger.RecordKind(wr.Key); kind == "participant" && !wr.Deleted && h > 0 {
 					formatOfWrites[h >= at][receipt.RecordFormat(wr.Value)]++
 				}
 			}
 		}
-	}
+	})
 	assert.Equal(t, map[byte]int{1: formatOfWrites[false][1]}, formatOfWrites[false], "participants written before the height")
 	assert.Positive(t, formatOfWrites[false][1])
 	assert.Equal(t, map[byte]int{2: formatOfWrites[true][2]}, formatOfWrites[true], "participants written from the height on")
