@@ -162,7 +162,8 @@ func hasKey(st receipt.Store, key string) bool {
 
 // simulated runs a request to the node's device simulator: its body
 // decoded into Req, its answer 201.
-func simulated[Req, Res any](s *Server, do func(Simulator, context.Context, Req) (Res, error)) func(*reqCtx) error {
+// need names the role a simulator request's token must hold (0: any).
+func simulated[Req, Res any](s *Server, need receipt.Role, do func(Simulator, context.Context, Req) (Res, error)) func(*reqCtx) error {
 	return func(rc *reqCtx) error {
 		var req Req
 		if err := rc.body(&req); err != nil {
@@ -170,6 +171,12 @@ func simulated[Req, Res any](s *Server, do func(Simulator, context.Context, Req)
 		}
 		if s.cfg.Simulator == nil {
 			return errNoSimulator()
+		}
+		if need != 0 {
+			p, ok := get[receipt.Participant](rc.state(), receipt.ParticipantKey(rc.who))
+			if !ok || !p.Roles.Has(need) {
+				return failf(PTokenForbidden, "%s: this needs a token of a participant with the %s role", rc.who, need)
+			}
 		}
 		res, err := do(s.cfg.Simulator, rc.ctx(), req)
 		if err != nil {

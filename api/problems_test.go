@@ -471,6 +471,8 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	cfg.Prover, cfg.Simulator, cfg.MaxStreams, cfg.IdempotencyDir, cfg.BodyLimit = nil, nil, 1, "", 4096
 	srv, err := api.New(cfg)
 	require.NoError(t, err)
+	// Faults are a test's tool: a consortium admin's only.
+	c.post("token_forbidden", pWO, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: ledger.Warehouse1, Bay: "BAY-01"})
 	url2 := apitest.Serve(t, srv)
 	c2 := &caller{t: t, sys: &apitest.System{URL: url2, Tokens: sys.Tokens, World: sys.World}, ctx: c.ctx, seen: c.seen}
 	c2.get("proof_unavailable", pA, "/v1/receipts/"+r1+"/proof")

@@ -309,10 +309,10 @@ func (s *Server) routeTable() []*Route {
 		listR("/v1/alerts", "devices", "alert list", "supervision alerts (breaches and gaps) on chain", nil, listOf(s, s.alertList),
 			P("lot", "string", "lot id"), P("open", "boolean", "only open alerts")),
 		getR("/v1/alerts/{id}", "devices", "alert get", "an alert", nil, s.record("alert")),
-		{Method: fiber.MethodPost, Path: "/v1/simulator/faults", Tag: "devices", CLI: "simulator fault", Summary: "inject a fault into the simulated devices (ewr run only)",
-			Request: typ[FaultRequest](), Response: typ[FaultResult](), Status: http.StatusCreated, handler: simulated(s, Simulator.Fault)},
+		{Method: fiber.MethodPost, Path: "/v1/simulator/faults", Tag: "devices", CLI: "simulator fault", Summary: "inject a fault into the simulated devices (ewr run only; a consortium admin's token)",
+			Request: typ[FaultRequest](), Response: typ[FaultResult](), Status: http.StatusCreated, handler: simulated(s, receipt.RoleAdmin, Simulator.Fault)},
 		{Method: fiber.MethodPost, Path: "/v1/simulator/intake", Tag: "devices", CLI: "simulator intake", Summary: "weigh trucks in and stack their goods on a simulated bay; returns the signed in-tickets (ewr run only)",
-			Request: typ[IntakeRequest](), Response: typ[IntakeResult](), Status: http.StatusCreated, handler: simulated(s, Simulator.Intake)},
+			Request: typ[IntakeRequest](), Response: typ[IntakeResult](), Status: http.StatusCreated, handler: simulated(s, 0, Simulator.Intake)},
 		getR("/v1/simulator/load-outs/{id}", "devices", "simulator load-out", "a release order's load-out in the simulated warehouse: its out-tickets and the bay scale's closing reading once done (ewr run only)",
 			typ[LoadOutView](), s.simLoadOut),
 

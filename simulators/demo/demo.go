@@ -586,7 +586,7 @@ func (s *story) theft(ctx context.Context) error {
 		return err
 	}
 	var fr api.FaultResult
-	err = s.as(s.wo).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: s.res.Warehouse, Bay: s.res.TheftBay}, &fr)
+	err = s.as(ledger.Admin1).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: s.res.Warehouse, Bay: s.res.TheftBay}, &fr)
 	if p, ok := apiclient.AsProblem(err); ok && p.Name() == api.PSimulatorDisabled.Name {
 		s.res.TheftSkipped = true
 		s.say("  ⚠ SKIPPED: this node runs no device simulator or IoT supervision yet, so no sensor can see the theft.")
