@@ -622,36 +622,52 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 		p.batch.Set(keyAppHash, p.appHash, nil)); err != nil {
 		return nil, err
 	}
-	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash, ValidatorUpdates: validatorUpdates(p.record)}, nil
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: p.appHash, ValidatorUpdates: validatorUpdates(tree, p.changes)}, nil
 }
 
-// validatorUpdates are the validator set changes a block's applied txs
-// made (consortium.validator.set), one per key, the last one winning.
-func validatorUpdates(rec *ledger.BlockRecord) []abci.ValidatorUpdate {
+// validatorUpdates are what a block did to the validator set, for
+// CometBFT: the difference between the set the state held before it (base)
+// and after (its changes), in key order; nothing when it left the set alone.
+func validatorUpdates(base *merkle.Tree, changes []merkle.Change) []abci.ValidatorUpdate {
+	var after []byte
+	found := false
+	for _, c := range changes {
+		if string(c.Key) == receipt.KeyValidators && !c.Delete {
+			after, found = c.Value, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	decode := func(raw []byte) map[receipt.PubKey]int64 {
+		m := map[receipt.PubKey]int64{}
+		var vs receipt.ValidatorSet
+		if raw != nil {
+			if err := receipt.DecodeRecord(raw, &vs); err != nil {
+				panic(fmt.Sprintf("chainengine: corrupt validator set: %v", err))
+			}
+		}
+		for _, v := range vs.Validators {
+			m[v.PubKey] = v.Power
+		}
+		return m
+	}
+	before, _ := base.Get([]byte(receipt.KeyValidators))
+	old, now := decode(before), decode(after)
+	var keys []receipt.PubKey
+	for k := range old {
+		keys = append(keys, k)
+	}
+	for k := range now {
+		if _, ok := old[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i][:], keys[j][:]) < 0 })
 	var out []abci.ValidatorUpdate
-	at := map[string]int{}
-	for _, t := range rec.Txs {
-		for _, ev := range t.Events {
-			if ev.Type != receipt.EvValidatorSet {
-				continue
-			}
-			var key []byte
-			var power int64
-			for _, a := range ev.Attrs {
-				switch a.Key {
-				case "pubkey":
-					key, _ = hex.DecodeString(a.Value)
-				case "power":
-					power, _ = strconv.ParseInt(a.Value, 10, 64)
-				}
-			}
-			u := abci.ValidatorUpdate{Power: power, PubKeyType: "ed25519", PubKeyBytes: key}
-			if i, ok := at[string(key)]; ok {
-				out[i] = u
-				continue
-			}
-			at[string(key)] = len(out)
-			out = append(out, u)
+	for _, k := range keys {
+		if old[k] != now[k] {
+			out = append(out, abci.ValidatorUpdate{Power: now[k], PubKeyType: "ed25519", PubKeyBytes: append([]byte(nil), k[:]...)})
 		}
 	}
 	return out

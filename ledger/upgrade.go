@@ -149,7 +149,6 @@ func BeginBlock(st receipt.Store, committed Ranger, blk receipt.Block) (changed 
 	}
 	f.Pending = nil
 	f.Applied = append(f.Applied, up)
-	f.Migrated = blk.Height
 	f.Version++
 	st.Set(receipt.KeyFormats, receipt.EncodeRecord(f))
 	changed = append(changed, receipt.KeyFormats)

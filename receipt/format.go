@@ -44,6 +44,8 @@ func RegisterFormat(sample any, current byte, legacy ...Legacy) struct{} {
 	if _, dup := formats[t]; dup || current < 2 {
 		panic(fmt.Sprintf("receipt: format of %v registered twice or below 2", t))
 	}
+	legacy = append([]Legacy(nil), legacy...)
+	sort.Slice(legacy, func(i, j int) bool { return legacy[i].Version < legacy[j].Version })
 	formats[t] = &recordFormat{current: current, legacy: legacy}
 	return struct{}{}
 }
@@ -57,15 +59,13 @@ func CurrentFormat(t reflect.Type) byte {
 	return 1
 }
 
-// LegacyFormats lists t's superseded layouts, oldest first.
+// LegacyFormats lists t's superseded layouts, oldest first (callers must
+// not change it).
 func LegacyFormats(t reflect.Type) []Legacy {
-	f, ok := formats[t]
-	if !ok {
-		return nil
+	if f, ok := formats[t]; ok {
+		return f.legacy
 	}
-	out := append([]Legacy(nil), f.legacy...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	return out
+	return nil
 }
 
 // EncodeRecord is the canonical stored form of a record, at its type's
@@ -124,11 +124,10 @@ func RecordFormat(b []byte) byte {
 // scheduled and done. Stored at KeyFormats. A chain without it is on every
 // type's first format.
 type Formats struct {
-	InForce  []KindFormat // sorted by kind
-	Pending  *Upgrade     // the next scheduled upgrade, if any
-	Applied  []Upgrade    // upgrades done, in height order
-	Version  uint64
-	Migrated int64 // height of the last upgrade applied
+	InForce []KindFormat // sorted by kind
+	Pending *Upgrade     // the next scheduled upgrade, if any
+	Applied []Upgrade    // upgrades done, in height order
+	Version uint64
 }
 
 // KindFormat is one record kind's format in force.
