@@ -234,7 +234,11 @@ var preferredColumns = []string{"id", "height", "type", "state", "status", "hold
 
 const maxColumns = 8
 
-func printTable(items []any) {
+func printTable(items []any) { printRows(items, false) }
+
+// printRows prints items as a table: the preferred columns they have, or
+// (every, or none preferred) all their fields, up to maxColumns.
+func printRows(items []any, every bool) {
 	if len(items) == 0 {
 		fmt.Fprintln(stdout, "(none)")
 		return
@@ -242,7 +246,7 @@ func printTable(items []any) {
 	first, _ := items[0].(map[string]any)
 	var cols []string
 	for _, c := range preferredColumns {
-		if _, ok := first[c]; ok && len(cols) < maxColumns {
+		if _, ok := first[c]; ok && len(cols) < maxColumns && !every {
 			cols = append(cols, c)
 		}
 	}
@@ -270,6 +274,10 @@ func printTable(items []any) {
 
 func printKV(m map[string]any) {
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+	// A list of records in a record (a validator set's validators, the
+	// formats in force) is a table of its own after the fields, not JSON
+	// in a cell.
+	var tables []string
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
 		keys := make([]string, 0, len(m))
@@ -283,11 +291,21 @@ func printKV(m map[string]any) {
 				walk(k+".", sub)
 				continue
 			}
+			if l, ok := v.([]any); ok && prefix == "" && len(l) > 0 {
+				if _, rec := l[0].(map[string]any); rec {
+					tables = append(tables, k)
+					continue
+				}
+			}
 			fmt.Fprintf(tw, "%s%s\t%s\n", prefix, k, scalar(v))
 		}
 	}
 	walk("", m)
 	tw.Flush()
+	for _, k := range tables {
+		fmt.Fprintf(stdout, "\n%s:\n", k)
+		printRows(m[k].([]any), true)
+	}
 }
 
 func scalar(v any) string {

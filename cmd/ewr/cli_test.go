@@ -144,6 +144,13 @@ func TestCLIAgainstARunningSystem(t *testing.T) {
 	assert.Equal(t, false, v["ok"])
 	assert.Contains(t, v["error"], "record does not match")
 
+	// A record holding a list of records reads as a table, not JSON.
+	code, out, errs = cli(t, cmd(ledger.TraderA, "validator", "list")...)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "validators:")
+	assert.Contains(t, out, "POWER")
+	assert.NotContains(t, out, "[{", "no JSON in a table cell")
+
 	// Keys kept outside the node; a tx encoded online, signed offline,
 	// sent.
 	keyDir := filepath.Join(dir, "keys")
