@@ -70,6 +70,11 @@ type Server struct {
 	done     chan struct{} // closed by Shutdown: event streams end
 	stopOnce sync.Once
 	cancel   context.CancelFunc
+	// reqs is every request's context, cancelled when Shutdown starts.
+	// Not fasthttp's RequestCtx: its Done reads a field Shutdown writes
+	// without a lock (a data race under -race).
+	reqs       context.Context
+	cancelReqs context.CancelFunc
 	bg       sync.WaitGroup
 	streams  atomic.Int64
 	shapes   []routeShape
@@ -135,6 +140,7 @@ func New(cfg Config) (*Server, error) {
 	s.openapi = doc
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.reqs, s.cancelReqs = context.WithCancel(context.Background())
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -158,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.done)
+		s.cancelReqs()
 		// While fasthttp waits for connections to end, close those that
 		// never sent a request (see silentConns).
 		quiet := make(chan struct{})
@@ -422,7 +429,7 @@ func (s *Server) wrap(r *Route) fiber.Handler {
 			return s.answerError(c, failf(PIdemKeyInvalid, "%d bytes", len(key)))
 		}
 		fp := fingerprint(c.Method(), c.OriginalURL(), c.Body())
-		rec, slot, err := s.idem.begin(c.Context(), rc.who+"\x00"+key, fp)
+		rec, slot, err := s.idem.begin(s.reqs, rc.who+"\x00"+key, fp)
 		switch {
 		case errors.Is(err, errIdemConflict):
 			return s.answerError(c, failf(PIdemKeyReused, "key %q", key))
@@ -460,7 +467,7 @@ func (s *Server) run(rc *reqCtx) error {
 }
 
 // ctx is the request's context.
-func (rc *reqCtx) ctx() context.Context { return rc.c.Context() }
+func (rc *reqCtx) ctx() context.Context { return rc.s.reqs }
 
 // param is a path parameter, checked to be a well-formed id.
 func (rc *reqCtx) id(name string) (string, error) {
