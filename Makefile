@@ -6,7 +6,7 @@ RACE_PKGS := ./chainengine/... ./iot/... ./indexer/... ./api/... ./simulators/..
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build deps vet bench soak fuzz clean
+.PHONY: run test build deps vet bench soak fuzz chaos clean
 
 # Fuzz targets over every decoder that takes outside bytes: package and target.
 FUZZ_TARGETS := ./chainengine:FuzzDecodeTx ./chainengine:FuzzProofBundle ./ledger:FuzzDecodeOp \
@@ -19,11 +19,19 @@ run: build
 	$(BIN) run
 
 ## test: every test, starting the real components they need
-test: deps
+test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -race -short -count=1 -timeout 25m $(RACE_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+	$(MAKE) --no-print-directory chaos
+
+## chaos: the fault test, members in their own network namespaces (on
+## loopback where namespaces cannot be made): CHAOS_SEEDS one after another
+CHAOS_SEEDS ?= 1
+CHAOS_DURATION ?= 60s
+chaos: build
+	@for s in $(CHAOS_SEEDS); do $(BIN) chaos --members 4 --duration $(CHAOS_DURATION) --seed $$s || exit 1; done
 
 ## fuzz: each fuzz target for FUZZTIME (make test: 3 s each; make soak: 2 min);
 ## a crasher is written to the package's testdata/fuzz/ and replayed by go test
@@ -64,6 +72,7 @@ soak:
 	$(GO) test -count=1 -timeout 3h ./ledger -run 'Property' -rapid.checks=2000 -rapid.steps=1000
 	$(GO) test -count=1 -timeout 3h ./simulators -run 'TestWarehouseDays' -v -days.hours=1000
 	$(MAKE) --no-print-directory fuzz FUZZTIME=2m
+	$(MAKE) --no-print-directory chaos CHAOS_SEEDS="2 3 4 5 6 7 8 9 10 11" CHAOS_DURATION=120s
 
 clean:
 	rm -rf bin

@@ -143,6 +143,17 @@ func InitHome(home, moniker, chainID string, appState json.RawMessage) error {
 type NodePorts struct {
 	P2P int
 	RPC int // 0: RPC off
+	// Host is the node's address, as its peers reach it; empty: 127.0.0.1.
+	// A node on another host listens on all its interfaces and advertises
+	// Host; its RPC stays on its own loopback.
+	Host string
+}
+
+func (p NodePorts) host() string {
+	if p.Host == "" {
+		return "127.0.0.1"
+	}
+	return p.Host
 }
 
 // GenerateTestnet writes n validator homes, outDir/node0 .. node<n-1>, sharing
@@ -179,6 +190,20 @@ func GenerateTestnet(n int, outDir, chainID string, appState json.RawMessage, ba
 	return generateTestnet(outDir, chainID, appState, ports)
 }
 
+// GenerateTestnetOn writes one validator home per host, each node on its
+// host at p2pPort (one node per host), its RPC on its own loopback at
+// rpcPort.
+func GenerateTestnetOn(hosts []string, outDir, chainID string, appState json.RawMessage, p2pPort, rpcPort int) ([]string, error) {
+	ports := make([]NodePorts, len(hosts))
+	for i, h := range hosts {
+		if net.ParseIP(h) == nil {
+			return nil, fmt.Errorf("chainengine: host %q is not an IP address", h)
+		}
+		ports[i] = NodePorts{P2P: p2pPort, RPC: rpcPort, Host: h}
+	}
+	return generateTestnet(outDir, chainID, appState, ports)
+}
+
 // NodeHome is the home of node i of a generated testnet.
 func NodeHome(outDir string, i int) string { return filepath.Join(outDir, "node"+strconv.Itoa(i)) }
 
@@ -204,6 +229,10 @@ func generateTestnet(outDir, chainID string, appState json.RawMessage, ports []N
 	}
 	for i, m := range members {
 		m.cfg.P2P.ListenAddress = loopbackAddr(ports[i].P2P)
+		if ports[i].Host != "" {
+			m.cfg.P2P.ListenAddress = "tcp://0.0.0.0:" + strconv.Itoa(ports[i].P2P)
+			m.cfg.P2P.ExternalAddress = "tcp://" + net.JoinHostPort(ports[i].Host, strconv.Itoa(ports[i].P2P))
+		}
 		m.cfg.RPC.ListenAddress = ""
 		if ports[i].RPC != 0 {
 			m.cfg.RPC.ListenAddress = loopbackAddr(ports[i].RPC)
@@ -221,12 +250,12 @@ func generateTestnet(outDir, chainID string, appState json.RawMessage, ports []N
 
 func loopbackAddr(port int) string { return "tcp://127.0.0.1:" + strconv.Itoa(port) }
 
-// peerList is every member but self as id@127.0.0.1:port.
+// peerList is every member but self as id@host:port.
 func peerList(members []*member, ports []NodePorts, self int) string {
 	var peers []string
 	for j, m := range members {
 		if j != self {
-			peers = append(peers, p2p.IDAddressString(m.nodeKey.ID(), "127.0.0.1:"+strconv.Itoa(ports[j].P2P)))
+			peers = append(peers, p2p.IDAddressString(m.nodeKey.ID(), net.JoinHostPort(ports[j].host(), strconv.Itoa(ports[j].P2P))))
 		}
 	}
 	return strings.Join(peers, ",")

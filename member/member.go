@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,9 @@ type Config struct {
 		// URL of an external NATS server; empty: an embedded one in
 		// <home>/data/nats.
 		URL string `toml:"url" comment:"an external NATS server; empty: embedded, in data/nats"`
+		// Listen is the embedded server's host:port; empty: a free port
+		// on 127.0.0.1 (the member's own systems then reach it only there).
+		Listen string `toml:"listen,omitempty" comment:"the embedded server's host:port; empty: a free port on 127.0.0.1"`
 	} `toml:"nats"`
 	ReadModel struct {
 		// DatabaseURL is a PostgreSQL of the member's own; empty: a private
@@ -159,7 +163,18 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 			return nil, err
 		}
 	} else {
-		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(c.Home, "data", "nats"), Port: bus.RandomPort, Logger: o.Logger})
+		bo := bus.Options{StoreDir: filepath.Join(c.Home, "data", "nats"), Port: bus.RandomPort, Logger: o.Logger}
+		if c.NATS.Listen != "" {
+			host, port, err := net.SplitHostPort(c.NATS.Listen)
+			if err != nil {
+				return nil, fmt.Errorf("member: nats.listen %q: %w", c.NATS.Listen, err)
+			}
+			if bo.Port, err = strconv.Atoi(port); err != nil || bo.Port <= 0 {
+				return nil, fmt.Errorf("member: nats.listen %q: a port is required", c.NATS.Listen)
+			}
+			bo.Host = host
+		}
+		ns, err := bus.StartEmbedded(bo)
 		if err != nil {
 			return nil, fmt.Errorf("member: embedded NATS: %w", err)
 		}

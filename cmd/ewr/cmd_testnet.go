@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ewrchain/ewr/chainengine"
 )
@@ -19,8 +20,15 @@ func runTestnet(_ context.Context, args []string) error {
 	basePort := fs.Int("base-port", 26656, "node i listens for p2p on base+2i and RPC on base+2i+1; 0 picks free ports")
 	appName := fs.String("app", defaultApp, appFlagUsage()+" (for the genesis app_state)")
 	apiBase := fs.Int("api-base", 8080, "member k's API listens on 127.0.0.1:api-base+k; 0 picks free ports at start")
+	hostList := fs.String("hosts", "", "comma-separated IP of each member's host (one member per host, --validators is their count): "+
+		"each node listens on its host at --base-port, its API at --api-base and its NATS at 4222")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var hosts []string
+	if *hostList != "" {
+		hosts = strings.Split(*hostList, ",")
+		*n = len(hosts)
 	}
 	if *out == "" {
 		return usagef("--out is required")
@@ -36,13 +44,21 @@ func runTestnet(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	homes, err := chainengine.GenerateTestnet(*n, *out, *chainID, appState, *basePort)
+	var homes []string
+	if hosts != nil {
+		if *basePort == 0 || *apiBase == 0 {
+			return usagef("--hosts needs fixed ports: --base-port and --api-base not 0")
+		}
+		homes, err = chainengine.GenerateTestnetOn(hosts, *out, *chainID, appState, *basePort, *basePort+1)
+	} else {
+		homes, err = chainengine.GenerateTestnet(*n, *out, *chainID, appState, *basePort)
+	}
 	if err != nil {
 		return err
 	}
 	demo := ""
 	if *appName == "receipt" {
-		if err := writeMemberConfigs(homes, *apiBase); err != nil {
+		if err := writeMemberConfigs(homes, hosts, *apiBase); err != nil {
 			return err
 		}
 		demo = " --demo"
@@ -53,6 +69,8 @@ func runTestnet(_ context.Context, args []string) error {
 	for _, h := range homes {
 		fmt.Printf("  ewr node --app %s%s --home %s\n", *appName, demo, h)
 	}
-	fmt.Println("For validators on several hosts, edit p2p.laddr, p2p.external_address and p2p.persistent_peers in each config/config.toml.")
+	if hosts == nil {
+		fmt.Println("For validators on several hosts, generate with --hosts, or edit p2p.laddr, p2p.external_address and p2p.persistent_peers in each config/config.toml.")
+	}
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"path/filepath"
 	"sort"
 
@@ -121,12 +123,18 @@ func demoMembers(n int) [][]string {
 
 // writeMemberConfigs writes each testnet home's ewr.toml: its API on
 // apiBase+k (0: a free port at start), and its share of the participants.
-func writeMemberConfigs(homes []string, apiBase int) error {
+// With hosts, member k is on hosts[k]: its API at apiBase and its embedded
+// NATS at 4222 there.
+func writeMemberConfigs(homes, hosts []string, apiBase int) error {
 	shares := demoMembers(len(homes))
 	for k, h := range homes {
 		var c member.Config
 		c.API.Listen = "127.0.0.1:0"
-		if apiBase != 0 {
+		switch {
+		case hosts != nil:
+			c.API.Listen = net.JoinHostPort(hosts[k], strconv.Itoa(apiBase))
+			c.NATS.Listen = net.JoinHostPort(hosts[k], "4222")
+		case apiBase != 0:
 			c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiBase+k)
 		}
 		c.API.Participants = shares[k]
