@@ -51,9 +51,12 @@ var ErrTxSignerKey = errors.New("tx: signer's key is not the registered one")
 // equal the stored app hash.
 type ReceiptApp struct {
 	abci.BaseApplication
-	db     *pebble.DB
-	ledger *ledger.Ledger
-	sigs   *SigCache
+	// peerFilter is the node ids this node keeps as peers (map[string]bool;
+	// unset: any).
+	peerFilter atomic.Value
+	db         *pebble.DB
+	ledger     *ledger.Ledger
+	sigs       *SigCache
 	// applyWorkers is how many goroutines update the tree per block: 1,
 	// since a node shares its cores with consensus, gossip and, in a
 	// localnet, other nodes (parallel hashing cost more CPU than it saved).
@@ -793,6 +796,17 @@ func (a *ReceiptApp) DryRun(signers []string, op receipt.Op, now int64) (err err
 	return err
 }
 
+// SetPeerFilter makes the node keep only peers with these node ids (with
+// CometBFT's filter_peers on): a member talks to the consortium's nodes
+// only.
+func (a *ReceiptApp) SetPeerFilter(ids []string) {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	a.peerFilter.Store(m)
+}
+
 // Committed returns a channel closed at the next commit.
 func (a *ReceiptApp) Committed() <-chan struct{} {
 	a.notify.Lock()
@@ -873,6 +887,15 @@ func (a *ReceiptApp) Query(_ context.Context, req *abci.QueryRequest) (*abci.Que
 		return &abci.QueryResponse{Code: CodeQueryNotFound, Codespace: CodespaceQuery, Log: msg, Height: height}
 	}
 	switch {
+	case strings.HasPrefix(req.Path, "/p2p/filter/id/"):
+		// CometBFT asks before it keeps a peer (filter_peers): only the
+		// member's known peers, when it named them (SetPeerFilter).
+		if f, _ := a.peerFilter.Load().(map[string]bool); f != nil && !f[strings.TrimPrefix(req.Path, "/p2p/filter/id/")] {
+			return &abci.QueryResponse{Code: CodeQueryNotFound, Codespace: CodespaceQuery, Log: "not a peer this member knows", Height: height}, nil
+		}
+		return &abci.QueryResponse{Height: height}, nil
+	case strings.HasPrefix(req.Path, "/p2p/filter/addr/"):
+		return &abci.QueryResponse{Height: height}, nil
 	case strings.HasPrefix(req.Path, "/state/"):
 		key := strings.TrimPrefix(req.Path, "/state/")
 		v, ok := tree.Get([]byte(key))

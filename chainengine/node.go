@@ -263,3 +263,24 @@ func (n *Node) AppInfo(ctx context.Context) (height int64, appHash []byte, err e
 func (n *Node) Query(ctx context.Context, path string, data []byte) (*abci.QueryResponse, error) {
 	return n.cmt.ProxyApp().Query().Query(ctx, &abci.QueryRequest{Path: path, Data: data})
 }
+
+// SignedCommit reports whether this node's validator key signed the
+// commit of block h, and whether the node has that commit.
+func (n *Node) SignedCommit(h int64) (signed, ok bool) {
+	c := n.cmt.BlockStore().LoadBlockCommit(h)
+	if c == nil {
+		if c = n.cmt.BlockStore().LoadSeenCommit(h); c == nil {
+			return false, false
+		}
+	}
+	pk, err := n.cmt.PrivValidator().GetPubKey()
+	if err != nil {
+		return false, false
+	}
+	for _, s := range c.Signatures {
+		if s.ValidatorAddress.String() == pk.Address().String() && s.Signature != nil {
+			return true, true
+		}
+	}
+	return false, true
+}

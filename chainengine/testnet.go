@@ -190,10 +190,11 @@ func GenerateTestnet(n int, outDir, chainID string, appState json.RawMessage, ba
 	return generateTestnet(outDir, chainID, appState, ports)
 }
 
-// GenerateTestnetOn writes one validator home per host, each node on its
-// host at p2pPort (one node per host), its RPC on its own loopback at
-// rpcPort.
-func GenerateTestnetOn(hosts []string, outDir, chainID string, appState json.RawMessage, p2pPort, rpcPort int) ([]string, error) {
+// GenerateTestnetOn writes one home per host, each node on its host at
+// p2pPort (one node per host), its RPC on its own loopback at rpcPort. The
+// first validators hosts validate; the others are observers: full nodes
+// whose keys are not in the genesis validator set.
+func GenerateTestnetOn(hosts []string, validators int, outDir, chainID string, appState json.RawMessage, p2pPort, rpcPort int) ([]string, error) {
 	ports := make([]NodePorts, len(hosts))
 	for i, h := range hosts {
 		if net.ParseIP(h) == nil {
@@ -201,27 +202,50 @@ func GenerateTestnetOn(hosts []string, outDir, chainID string, appState json.Raw
 		}
 		ports[i] = NodePorts{P2P: p2pPort, RPC: rpcPort, Host: h}
 	}
-	return generateTestnet(outDir, chainID, appState, ports)
+	return generateNetwork(outDir, chainID, appState, ports, validators)
+}
+
+// GenerateObservers is GenerateTestnet with observers more homes after the
+// validators': full nodes on loopback that do not validate.
+func GenerateObservers(n, observers int, outDir, chainID string, appState json.RawMessage) ([]string, error) {
+	free, err := FreePorts(2 * (n + observers))
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]NodePorts, n+observers)
+	for i := range ports {
+		ports[i] = NodePorts{P2P: free[2*i], RPC: free[2*i+1]}
+	}
+	return generateNetwork(outDir, chainID, appState, ports, n)
 }
 
 // NodeHome is the home of node i of a generated testnet.
 func NodeHome(outDir string, i int) string { return filepath.Join(outDir, "node"+strconv.Itoa(i)) }
 
 func generateTestnet(outDir, chainID string, appState json.RawMessage, ports []NodePorts) ([]string, error) {
+	return generateNetwork(outDir, chainID, appState, ports, len(ports))
+}
+
+// generateNetwork writes a home per port set; the first validators are
+// the genesis validators.
+func generateNetwork(outDir, chainID string, appState json.RawMessage, ports []NodePorts, validators int) ([]string, error) {
 	n := len(ports)
-	if n < 1 || n > MaxValidators {
-		return nil, fmt.Errorf("chainengine: %d validators; want 1..%d", n, MaxValidators)
+	if validators < 1 || validators > MaxValidators || n < validators || n > 2*MaxValidators {
+		return nil, fmt.Errorf("chainengine: %d validators of %d nodes; want 1..%d validators", validators, n, MaxValidators)
 	}
 	members := make([]*member, n)
 	homes := make([]string, n)
-	vals := make([]types.GenesisValidator, n)
+	var vals []types.GenesisValidator
 	for i := range n {
 		homes[i] = NodeHome(outDir, i)
 		m, err := newMember(homes[i], "node"+strconv.Itoa(i))
 		if err != nil {
 			return nil, err
 		}
-		members[i], vals[i] = m, m.validator
+		members[i] = m
+		if i < validators {
+			vals = append(vals, m.validator)
+		}
 	}
 	gen, err := newGenesis(chainID, appState, vals)
 	if err != nil {
@@ -281,4 +305,41 @@ func FreePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// Observe makes cfg's node an observer: a full node that follows and
+// serves the chain but never signs a block or a vote, whatever the home's
+// own validator key. It signs with a key of its own that no validator set
+// holds (config/observer_key.json, made once).
+func Observe(cfg *cmtcfg.Config) error {
+	cfg.PrivValidatorKey = filepath.Join("config", "observer_key.json")
+	cfg.PrivValidatorState = filepath.Join("data", "observer_state.json")
+	if _, err := os.Stat(cfg.PrivValidatorKeyFile()); err == nil {
+		return nil
+	}
+	pv, err := privval.GenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(),
+		func() (crypto.PrivKey, error) { return ed25519.GenPrivKey(), nil })
+	if err != nil {
+		return fmt.Errorf("chainengine: observer key: %w", err)
+	}
+	pv.Save()
+	return nil
+}
+
+// NodeAddress is the node id of home's node and the p2p address its peers
+// dial: its external address, else its listen address.
+func NodeAddress(home string) (id, addr string, err error) {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return "", "", err
+	}
+	nk, err := p2p.LoadNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return "", "", fmt.Errorf("chainengine: node key: %w", err)
+	}
+	addr = cfg.P2P.ExternalAddress
+	if addr == "" {
+		addr = cfg.P2P.ListenAddress
+	}
+	return string(nk.ID()), strings.TrimPrefix(addr, "tcp://"), nil
 }

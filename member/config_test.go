@@ -1,10 +1,13 @@
 package member_test
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/member"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,4 +44,50 @@ func TestConfigFile(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// TestStartRefusesUnknownPeers: a member dials and keeps only the
+// consortium's nodes its ewr.toml lists. A config.toml that names another
+// peer, a list naming the node itself or a malformed entry is refused
+// before anything of the member is opened.
+func TestStartRefusesUnknownPeers(t *testing.T) {
+	out := t.TempDir()
+	homes, err := chainengine.GenerateTestnet(3, out, "ewr-peers", json.RawMessage("{}"), 0)
+	require.NoError(t, err)
+	peers, err := member.PeersOf(homes)
+	require.NoError(t, err)
+	home := homes[0]
+	load := func(edit func(*member.Config)) *member.Config {
+		var c member.Config
+		c.API.Listen = "127.0.0.1:0"
+		c.Peers = member.Others(peers, 0)
+		edit(&c)
+		require.NoError(t, member.WriteConfig(home, &c))
+		got, err := member.LoadConfig(home)
+		require.NoError(t, err)
+		return got
+	}
+	start := func(c *member.Config) error {
+		m, err := member.Start(context.Background(), c, member.Options{})
+		if err == nil {
+			_ = m.Stop()
+		}
+		return err
+	}
+	unknown := "0123456789abcdef0123456789abcdef01234567@10.9.9.9:26656"
+	cfg, err := chainengine.LoadConfig(home)
+	require.NoError(t, err)
+	cfg.P2P.PersistentPeers += "," + unknown
+	require.NoError(t, chainengine.WriteConfig(cfg))
+	assert.ErrorContains(t, start(load(func(*member.Config) {})), "names peer "+unknown+", which is not one of the consortium's nodes")
+
+	cfg.P2P.PersistentPeers = ""
+	require.NoError(t, chainengine.WriteConfig(cfg))
+	assert.ErrorContains(t, start(load(func(c *member.Config) { c.Peers = append(c.Peers, peers[0]) })), "this member's own node")
+	assert.ErrorContains(t, start(load(func(c *member.Config) { c.Peers[0].ID = "nothex" })), "peers[0]")
+	assert.ErrorContains(t, start(load(func(c *member.Config) { c.Peers = append(c.Peers, c.Peers[0]) })), "listed twice")
+	_, err = os.Stat(chainengine.ReceiptAppDir(home))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member opened its state")
+	_, err = os.Stat(filepath.Join(home, "ewr.lock"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member locked its home")
 }

@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -14,12 +15,15 @@ import (
 	"sync"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/p2p"
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"github.com/ewrchain/ewr/iot/bus"
+	"github.com/ewrchain/ewr/iot/supervisor"
 	"github.com/nats-io/nats.go"
 	toml "github.com/pelletier/go-toml/v2"
 
@@ -48,13 +52,94 @@ type Config struct {
 		// cluster in <home>/data/pg.
 		DatabaseURL string `toml:"database_url" comment:"the member's own PostgreSQL; empty: a private cluster in data/pg"`
 	} `toml:"read_model"`
-	API struct {
+	// Supervise are the warehouses whose devices this member supervises:
+	// their readings reach its NATS, its supervisors verify them and
+	// submit what the lock needs.
+	Supervise []Supervision `toml:"supervise,omitempty" comment:"the warehouses whose devices this member supervises (their readings on its NATS)"`
+	// Peers are the consortium's other nodes: this member dials them and
+	// keeps no other peer. Empty: config/config.toml's persistent_peers,
+	// unchecked.
+	Peers []Peer `toml:"peers,omitempty" comment:"the consortium's other nodes: dialed, and the only peers kept"`
+	API   struct {
 		Listen string `toml:"listen" comment:"host:port of this member's API"`
 		// Participants are those whose keys this member holds and for
 		// whom its API acts (keys/<id>.json in the home, or the demo
 		// world's with --demo).
 		Participants []string `toml:"participants" comment:"the participants whose keys this member holds (keys/<id>.json)"`
 	} `toml:"api"`
+}
+
+// Supervision is one warehouse a member supervises.
+type Supervision struct {
+	Warehouse string `toml:"warehouse"`
+	// Signer signs the supervisor's txs: the warehouse's collateral
+	// manager, or a supervisor the consortium registered for it.
+	Signer string `toml:"signer" comment:"the collateral manager or a registered supervisor; its key among api.participants"`
+}
+
+// Peer is another member's node.
+type Peer struct {
+	Name    string `toml:"name" comment:"the member"`
+	ID      string `toml:"id" comment:"its node id (config/node_key.json; ewr node prints it)"`
+	Address string `toml:"address" comment:"host:port of its p2p listener"`
+}
+
+// PeersOf is each home's node as a peer (named by its home's folder).
+func PeersOf(homes []string) ([]Peer, error) {
+	out := make([]Peer, len(homes))
+	for k, h := range homes {
+		id, addr, err := chainengine.NodeAddress(h)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = Peer{Name: filepath.Base(h), ID: id, Address: addr}
+	}
+	return out, nil
+}
+
+// Others is peers without the k-th.
+func Others(peers []Peer, k int) []Peer {
+	return append(append([]Peer(nil), peers[:k]...), peers[k+1:]...)
+}
+
+// applyPeers checks the config's peers and makes them the node's only
+// ones. It refuses a malformed peer, this node itself, and a peer in
+// config.toml's persistent_peers that the consortium's list does not know.
+func applyPeers(c *Config, ccfg *cmtcfg.Config) ([]string, error) {
+	if len(c.Peers) == 0 {
+		return nil, nil
+	}
+	file := filepath.Join(c.Home, ConfigFile)
+	nk, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("member: node key: %w", err)
+	}
+	known := map[string]bool{}
+	var ids, addrs []string
+	for i, p := range c.Peers {
+		if _, err := p2p.NewNetAddressString(p.ID + "@" + p.Address); err != nil {
+			return nil, fmt.Errorf("%s: peers[%d] (%s): %v", file, i, p.Name, err)
+		}
+		if p.ID == string(nk.ID()) {
+			return nil, fmt.Errorf("%s: peers[%d] (%s) is this member's own node", file, i, p.Name)
+		}
+		if known[p.ID] {
+			return nil, fmt.Errorf("%s: peers[%d] (%s): node %s is listed twice", file, i, p.Name, p.ID)
+		}
+		known[p.ID] = true
+		ids, addrs = append(ids, p.ID), append(addrs, p.ID+"@"+p.Address)
+	}
+	for _, e := range strings.Split(ccfg.P2P.PersistentPeers, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if id, _, _ := strings.Cut(e, "@"); !known[id] {
+			return nil, fmt.Errorf("member: config/config.toml names peer %s, which is not one of the consortium's nodes listed in %s", e, file)
+		}
+	}
+	ccfg.P2P.PersistentPeers = strings.Join(addrs, ",")
+	ccfg.FilterPeers = true
+	return ids, nil
 }
 
 // LoadConfig reads <home>/ewr.toml; an unknown key is an error.
@@ -108,6 +193,9 @@ type Options struct {
 	Logger *slog.Logger
 	// ChainLogger is CometBFT's; nil: errors only, on stderr.
 	ChainLogger log.Logger
+	// Observer runs the node as a full node that does not validate
+	// (chainengine.Observe).
+	Observer bool
 }
 
 // Start starts a member's stack from its config: the node, the NATS and
@@ -133,6 +221,22 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 			return nil, fmt.Errorf("member: no key for participant %s", p)
 		}
 	}
+	for _, sv := range c.Supervise {
+		if _, ok := o.Keys[sv.Signer]; !ok || sv.Signer == "" {
+			return nil, fmt.Errorf("member: %s: the signer %q of %s's supervision must be one of api.participants, whose keys the member holds",
+				filepath.Join(c.Home, ConfigFile), sv.Signer, sv.Warehouse)
+		}
+	}
+
+	// The node's config and its peers, checked before anything is opened.
+	ccfg, err := chainengine.LoadConfig(c.Home)
+	if err != nil {
+		return nil, err
+	}
+	peers, err := applyPeers(c, ccfg)
+	if err != nil {
+		return nil, err
+	}
 
 	// The node, alone on its home, on the chain its genesis names.
 	release, err := chainengine.LockHome(c.Home)
@@ -149,7 +253,15 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 	if err := chainengine.CheckHomeChain(c.Home, app); err != nil {
 		return nil, err
 	}
-	node, err := chainengine.StartNode(ctx, c.Home, app, o.ChainLogger)
+	if peers != nil {
+		app.SetPeerFilter(peers)
+	}
+	if o.Observer {
+		if err := chainengine.Observe(ccfg); err != nil {
+			return nil, err
+		}
+	}
+	node, err := chainengine.StartNodeWithConfig(ctx, ccfg, app, o.ChainLogger)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +304,17 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 		return nil, err
 	}
 	m.goRun("event feed", o.Logger, (&Feed{Chain: app, JetStream: js, Logger: o.Logger}).Run)
+
+	// The supervision of the member's warehouses.
+	signer := &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { k, ok := o.Keys[id]; return k, ok }}
+	for _, sv := range c.Supervise {
+		sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: sv.Warehouse, Signer: sv.Signer, Chain: app, Submitter: signer,
+			JetStream: js, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("member: supervisor of %s: %w", sv.Warehouse, err)
+		}
+		m.stops = append(m.stops, sup.Stop)
+	}
 
 	// The read model.
 	db := o.DB

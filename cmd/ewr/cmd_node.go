@@ -25,6 +25,7 @@ func runNode(ctx context.Context, args []string) error {
 	appName := fs.String("app", defaultApp, appFlagUsage())
 	logLevel := fs.String("log-level", "info", logLevelUsage)
 	demo := fs.Bool("demo", false, "run a chain whose genesis holds the demo world's keys (derived from a public seed: anyone can sign as its admins, banks and devices); for trying ewr only")
+	observer := fs.Bool("observer", false, "join as a full node that follows and serves the chain but does not validate (it never signs with the home's validator key)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func runNode(ctx context.Context, args []string) error {
 	}
 	if _, err := os.Stat(filepath.Join(*home, member.ConfigFile)); err == nil && *appName == "receipt" {
 		// A member's home: its whole stack, not only the node.
-		return runMember(ctx, *home, *demo, member.Options{ChainLogger: logger})
+		return runMember(ctx, *home, *demo, member.Options{ChainLogger: logger, Observer: *observer})
 	}
 	release, err := chainengine.LockHome(*home)
 	if err != nil {
@@ -62,7 +63,14 @@ func runNode(ctx context.Context, args []string) error {
 			return errors.Join(err, closeIfCloser(app))
 		}
 	}
-	nd, err := chainengine.StartNode(ctx, *home, app, logger)
+	ncfg, err := chainengine.LoadConfig(*home)
+	if err == nil && *observer {
+		err = chainengine.Observe(ncfg)
+	}
+	if err != nil {
+		return errors.Join(err, closeIfCloser(app))
+	}
+	nd, err := chainengine.StartNodeWithConfig(ctx, ncfg, app, logger)
 	if err != nil {
 		return errors.Join(err, closeIfCloser(app))
 	}

@@ -22,13 +22,17 @@ func runTestnet(_ context.Context, args []string) error {
 	apiBase := fs.Int("api-base", 8080, "member k's API listens on 127.0.0.1:api-base+k; 0 picks free ports at start")
 	hostList := fs.String("hosts", "", "comma-separated IP of each member's host (one member per host, --validators is their count): "+
 		"each node listens on its host at --base-port, its API at --api-base and its NATS at 4222")
+	observers := fs.Int("observers", 0, "more homes after the validators': full nodes that do not validate (with --hosts: the last hosts)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var hosts []string
 	if *hostList != "" {
 		hosts = strings.Split(*hostList, ",")
-		*n = len(hosts)
+		*n = len(hosts) - *observers
+	}
+	if *observers < 0 {
+		return usagef("--observers must not be negative")
 	}
 	if *out == "" {
 		return usagef("--out is required")
@@ -49,7 +53,9 @@ func runTestnet(_ context.Context, args []string) error {
 		if *basePort == 0 || *apiBase == 0 {
 			return usagef("--hosts needs fixed ports: --base-port and --api-base not 0")
 		}
-		homes, err = chainengine.GenerateTestnetOn(hosts, *out, *chainID, appState, *basePort, *basePort+1)
+		homes, err = chainengine.GenerateTestnetOn(hosts, *n, *out, *chainID, appState, *basePort, *basePort+1)
+	} else if *observers > 0 {
+		homes, err = chainengine.GenerateObservers(*n, *observers, *out, *chainID, appState)
 	} else {
 		homes, err = chainengine.GenerateTestnet(*n, *out, *chainID, appState, *basePort)
 	}

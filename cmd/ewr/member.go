@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/ledger"
@@ -81,7 +82,7 @@ func runMember(ctx context.Context, home string, demo bool, o member.Options) er
 	if err != nil {
 		return err
 	}
-	mo.Logger, mo.ChainLogger = o.Logger, o.ChainLogger
+	mo.Logger, mo.ChainLogger, mo.Observer = o.Logger, o.ChainLogger, o.Observer
 	m, err := member.Start(ctx, c, mo)
 	if err != nil {
 		return err
@@ -127,8 +128,14 @@ func demoMembers(n int) [][]string {
 // NATS at 4222 there.
 func writeMemberConfigs(homes, hosts []string, apiBase int) error {
 	shares := demoMembers(len(homes))
+	peers, err := member.PeersOf(homes)
+	if err != nil {
+		return err
+	}
+	world := ledger.NewWorld(ledger.DemoSeed, 0)
 	for k, h := range homes {
 		var c member.Config
+		c.Peers = member.Others(peers, k)
 		c.API.Listen = "127.0.0.1:0"
 		switch {
 		case hosts != nil:
@@ -138,6 +145,13 @@ func writeMemberConfigs(homes, hosts []string, apiBase int) error {
 			c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiBase+k)
 		}
 		c.API.Participants = shares[k]
+		// The warehouses' member supervises their devices, signing as each
+		// warehouse's collateral manager.
+		for _, w := range world.Genesis.Warehouses {
+			if slices.Contains(shares[k], w.CollateralManager) {
+				c.Supervise = append(c.Supervise, member.Supervision{Warehouse: w.ID, Signer: w.CollateralManager})
+			}
+		}
 		if err := member.WriteConfig(h, &c); err != nil {
 			return err
 		}

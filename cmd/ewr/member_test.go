@@ -26,21 +26,23 @@ import (
 // its own participants) and they share nothing but the network. The
 // warehouse's member registers a lot and issues a receipt, the trader's
 // pledges it, the bank's confirms and verifies the receipt's proof bundle
-// against the genesis; no member's API acts for another's participants.
+// against the genesis; no member's API acts for another's participants. A
+// fifth home, an observer, follows the chain and never signs.
 func TestMembersAcrossHomes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("four member stacks")
 	}
 	out := t.TempDir()
 	var stderr bytes.Buffer
-	require.Equal(t, 0, run([]string{"testnet", "--validators", "4", "--out", out, "--base-port", "0", "--api-base", "0"}, &stderr), stderr.String())
+	require.Equal(t, 0, run([]string{"testnet", "--validators", "4", "--observers", "1", "--out", out, "--base-port", "0", "--api-base", "0"}, &stderr), stderr.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	drivers := make([]*apiclient.Driver, 4)
-	apps := make([]*chainengine.ReceiptApp, 4)
+	drivers := make([]*apiclient.Driver, 5)
+	apps := make([]*chainengine.ReceiptApp, 5)
+	nodes := make([]*chainengine.Node, 5)
 	held := map[string]int{} // participant → member
-	for k := range 4 {
+	for k := range 5 {
 		home := filepath.Join(out, fmt.Sprintf("node%d", k))
 		c, err := member.LoadConfig(home)
 		require.NoError(t, err)
@@ -48,6 +50,7 @@ func TestMembersAcrossHomes(t *testing.T) {
 		require.NoError(t, err)
 		o.DB = pgtest.ForTest(t)
 		o.ChainLogger = log.NewNopLogger()
+		o.Observer = k == 4
 		m, err := member.Start(ctx, c, o)
 		require.NoError(t, err, "member %d", k)
 		t.Cleanup(func() { assert.NoError(t, m.Stop()) })
@@ -56,8 +59,10 @@ func TestMembersAcrossHomes(t *testing.T) {
 			tokens[p] = tok
 			held[p] = k
 		}
-		drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
-		apps[k] = m.App
+		if len(c.API.Participants) > 0 {
+			drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
+		}
+		apps[k], nodes[k] = m.App, m.Node
 	}
 	wh, tr, bk := held[ledger.Operator], held[ledger.TraderA], held[ledger.BankA]
 	require.Equal(t, held[ledger.Operator], held[ledger.Inspector], "the warehouse's people share a member")
@@ -127,9 +132,20 @@ func TestMembersAcrossHomes(t *testing.T) {
 	})
 	b0, _, err := apps[0].Block(top)
 	require.NoError(t, err)
-	for k := 1; k < 4; k++ {
+	for k := 1; k < 5; k++ {
 		bk, _, err := apps[k].Block(top)
 		require.NoError(t, err)
 		assert.Equal(t, b0.AppHash, bk.AppHash, "member %d at height %d", k, top)
 	}
+	// The validators sign; the observer follows without signing.
+	signers := map[int]bool{}
+	for h := int64(1); h < top; h++ {
+		for k, n := range nodes {
+			if s, ok := n.SignedCommit(h); ok && s {
+				signers[k] = true
+			}
+		}
+	}
+	assert.False(t, signers[4], "the observer signed a commit")
+	assert.GreaterOrEqual(t, len(signers), 3, "the validators that signed: %v", signers)
 }

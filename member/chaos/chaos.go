@@ -180,7 +180,7 @@ func (r *runner) setup(ctx context.Context) error {
 			apiAddr[k] = net.JoinHostPort(hosts[k], "8080")
 			natsAddr[k] = net.JoinHostPort(hosts[k], "4222")
 		}
-		homes, err = chainengine.GenerateTestnetOn(hosts, r.o.Dir, r.chainID, appState, 26656, 26657)
+		homes, err = chainengine.GenerateTestnetOn(hosts, n, r.o.Dir, r.chainID, appState, 26656, 26657)
 	} else {
 		ports, perr := chainengine.FreePorts(2 * n)
 		if perr != nil {
@@ -195,8 +195,13 @@ func (r *runner) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	peers, err := member.PeersOf(homes)
+	if err != nil {
+		return err
+	}
 	for k, h := range homes {
 		var c member.Config
+		c.Peers = member.Others(peers, k)
 		c.API.Listen, c.NATS.Listen = apiAddr[k], natsAddr[k]
 		// Every member acts for the traders and banks, so that the same
 		// receipt is worked on from every side of a partition.
