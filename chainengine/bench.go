@@ -45,7 +45,21 @@ type BenchConfig struct {
 	TimeoutPropose time.Duration
 	// CPUProfile, if set, receives a CPU profile of the measured window.
 	CPUProfile io.Writer
+	// Targets, if set, are nodes already running elsewhere (RemoteNodes):
+	// no localnet is started, and NewApp, Home and Down are not used.
+	Targets []BenchTarget
 }
+
+// BenchTarget is a node the benchmark submits to: a *Node in this process,
+// or a node in another process reached by RPC (RemoteNodes).
+type BenchTarget interface {
+	Submit(ctx context.Context, tx []byte) (TxOutcome, int64, error)
+	Height() int64
+	MempoolSize() int
+}
+
+// MempoolSize is how many txs wait in the node's mempool.
+func (n *Node) MempoolSize() int { return n.cmt.Mempool().Size() }
 
 // BenchResult is the report: one JSON object.
 type BenchResult struct {
@@ -101,7 +115,7 @@ const (
 // drives cfg.Workload through their mempools round-robin, and reports what
 // committed in the measured window.
 func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
-	if cfg.Down < 0 || cfg.Down >= cfg.Validators || cfg.Validators < 1 || cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.RatePerS < 0 || cfg.Workload == nil || cfg.NewApp == nil {
+	if cfg.Down < 0 || cfg.Down >= cfg.Validators || cfg.Validators < 1 || cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.RatePerS < 0 || cfg.Workload == nil || (cfg.NewApp == nil && cfg.Targets == nil) {
 		return nil, errors.New("chainengine: bench: bad config")
 	}
 	saturate := cfg.RatePerS == 0
@@ -141,6 +155,10 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 		fmt.Fprintf(progress, "prepared %d txs in %v\n", expected+cfg.Lanes, time.Since(t0).Round(time.Millisecond))
 	}
 
+	if cfg.Targets != nil {
+		d := &benchDriver{cfg: cfg, nodes: cfg.Targets, saturate: saturate, rejected: map[string]int{}, mix: map[string]int{}}
+		return d.run(ctx, progress)
+	}
 	var timeoutPropose time.Duration
 	ln, err := StartLocalnet(ctx, home, cfg.Validators, cfg.NewApp, LocalnetOptions{
 		ChainID: cfg.ChainID, AppState: cfg.Workload.AppState(), Logger: cfg.Logger,
@@ -162,7 +180,11 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	}
 	fmt.Fprintf(progress, "localnet of %d validators (%d down) up in %s\n", cfg.Validators, cfg.Down, home)
 
-	d := &benchDriver{cfg: cfg, nodes: ln.Nodes()[:cfg.Validators-cfg.Down], saturate: saturate, rejected: map[string]int{}, mix: map[string]int{}}
+	var targets []BenchTarget
+	for _, nd := range ln.Nodes()[:cfg.Validators-cfg.Down] {
+		targets = append(targets, nd)
+	}
+	d := &benchDriver{cfg: cfg, nodes: targets, saturate: saturate, rejected: map[string]int{}, mix: map[string]int{}}
 	res, err := d.run(ctx, progress)
 	if res != nil {
 		res.Down, res.TimeoutProposeMs = cfg.Down, float64(timeoutPropose.Milliseconds())
@@ -172,7 +194,7 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 
 type benchDriver struct {
 	cfg      BenchConfig
-	nodes    []*Node
+	nodes    []BenchTarget
 	saturate bool
 
 	start, windowStart, windowEnd time.Time
@@ -260,7 +282,7 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 				}
 				fmt.Fprintf(progress, "%5.1fs %-7s height=%d commits/s=%.0f in_flight=%d mempool=%d\n",
 					now.Sub(d.start).Seconds(), phase, d.height.Load(), float64(c-lastCommitted)/now.Sub(lastReport).Seconds(),
-					d.inFlight.Load(), d.nodes[0].Comet().Mempool().Size())
+					d.inFlight.Load(), d.nodes[0].MempoolSize())
 				lastReport, lastCommitted = now, c
 			}
 		}

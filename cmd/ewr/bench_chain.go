@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ewrchain/ewr/member/chaos"
 	"io"
 	"os"
 	"time"
@@ -29,8 +30,14 @@ func runBenchChain(ctx context.Context, args []string) error {
 	home := fs.String("home", "", "run in this directory and keep it (default: a fresh temporary one)")
 	logLevel := fs.String("log-level", "none", logLevelUsage)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+	members := fs.Int("members", 0, "validators as members, each its own process (same as --validators; with --netns each in its own namespace)")
+	netns := fs.Bool("netns", false, "run each validator as its own process in its own network namespace, then the in-process localnet, and report both")
+	rtt := fs.Duration("rtt", 0, "with --netns: round-trip time to add between members (tc netem; not applied where the kernel has no netem)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *members > 0 {
+		*n = *members
 	}
 	if *n < 1 || *n > chainengine.MaxValidators || *duration <= 0 || *warmup < 0 || *rate < 0 || *lanes < 0 || *down < 0 || *down >= *n {
 		return usagef("bad flags")
@@ -57,12 +64,16 @@ func runBenchChain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := chainengine.RunChainBench(ctx, chainengine.BenchConfig{
+	bcfg := chainengine.BenchConfig{
 		Validators: *n, Duration: *duration, Warmup: *warmup, RatePerS: *rate, Lanes: *lanes,
 		Down: *down, TimeoutPropose: *timeoutPropose, CPUProfile: profileWriter(profile),
 		Home: *home, ChainID: chainID, App: *appName, Workload: wl, Logger: logger, Progress: os.Stderr,
 		NewApp: func(nodeHome string, _ int) (chainengine.App, error) { return spec.open(nodeHome, logger) },
-	})
+	}
+	if *netns {
+		return benchChainNetns(ctx, bcfg, *appName, *rtt, spec)
+	}
+	res, err := chainengine.RunChainBench(ctx, bcfg)
 	if err != nil {
 		return err
 	}
@@ -80,4 +91,53 @@ func profileWriter(f *os.File) io.Writer {
 		return nil
 	}
 	return f
+}
+
+// netnsBenchReport is the namespaced run's report, with the in-process
+// localnet's beside it.
+type netnsBenchReport struct {
+	*chainengine.BenchResult
+	Members   int                      `json:"members"`
+	Netns     bool                     `json:"netns"`
+	RTTMs     float64                  `json:"rtt_ms"`
+	RTTAdded  bool                     `json:"rtt_added"` // false: the kernel has no netem
+	InProcess *chainengine.BenchResult `json:"in_process"`
+	Ratio     float64                  `json:"ratio_to_in_process"` // tx_per_s, namespaced / in-process
+}
+
+// benchChainNetns runs the benchmark on members in namespaces, then on the
+// in-process localnet, alternately in one run, and prints both.
+func benchChainNetns(ctx context.Context, cfg chainengine.BenchConfig, appName string, rtt time.Duration, spec appSpec) error {
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if rtt > 0 {
+		fmt.Fprintf(os.Stderr, "bench chain: --rtt %s: this kernel's tc has no netem; the members' links are not delayed\n", rtt)
+	}
+	nb := &chaos.NetBench{Validators: cfg.Validators, Binary: bin, App: appName, Config: cfg, Octet: 240 + os.Getpid()%10, Log: os.Stderr}
+	res, err := nb.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("bench chain --netns: %w", err)
+	}
+	wl, err := spec.workload(cfg.ChainID)
+	if err != nil {
+		return err
+	}
+	cfg.Workload = wl // a fresh one: the first run used its txs
+	cfg.Home = ""
+	in, err := chainengine.RunChainBench(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench chain (in-process): %w", err)
+	}
+	rep := netnsBenchReport{BenchResult: res, Members: cfg.Validators, Netns: true, RTTMs: float64(rtt.Microseconds()) / 1000, InProcess: in}
+	if in.TxPerS > 0 {
+		rep.Ratio = res.TxPerS / in.TxPerS
+	}
+	out, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(out))
+	return err
 }

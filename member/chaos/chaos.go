@@ -247,6 +247,11 @@ func (r *runner) startProc(p *proc) error {
 	} else {
 		cmd = exec.Command(r.o.Binary, args...)
 	}
+	return r.startCmd(p, cmd)
+}
+
+// startCmd starts cmd as member p's process, in its own process group.
+func (r *runner) startCmd(p *proc, cmd *exec.Cmd) error {
 	cmd.Stdout, cmd.Stderr = p.logFile, p.logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,107 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ewrchain/ewr/chainengine"
+)
+
+// NetBench is the chain benchmark with each validator its own process
+// (ewr node) in its own network namespace: the same workload and report
+// as the in-process localnet, the txs reaching the nodes by RPC over the
+// namespaces' links.
+type NetBench struct {
+	Validators int
+	Binary     string
+	App        string
+	// Config is the benchmark's; its Targets are filled in.
+	Config chainengine.BenchConfig
+	// Octet picks the namespaces' subnet (10.231.<octet>.0/24).
+	Octet int
+	Log   io.Writer
+}
+
+// Run sets up the namespaces and nodes, runs the benchmark and removes
+// them.
+func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
+	nt, err := SetupNet(b.Validators, b.Octet)
+	if err != nil {
+		return nil, err
+	}
+	defer nt.Close()
+	dir, err := os.MkdirTemp("", "ewr-netbench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	hosts := make([]string, b.Validators)
+	for k := range hosts {
+		hosts[k] = nt.Host(k)
+	}
+	homes, err := chainengine.GenerateTestnetOn(hosts, b.Validators, dir, b.Config.ChainID, b.Config.Workload.AppState(), 26656, 26657)
+	if err != nil {
+		return nil, err
+	}
+	var rpcs []string
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.kill9()
+			_ = p.logFile.Close()
+		}
+	}()
+	r := &runner{net: nt, o: Options{Binary: b.Binary}}
+	for k, h := range homes {
+		// The benchmark reaches each node's RPC over its namespace's link.
+		cfg, err := chainengine.LoadConfig(h)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RPC.ListenAddress = "tcp://" + net.JoinHostPort(hosts[k], "26657")
+		if err := chainengine.WriteConfig(cfg); err != nil {
+			return nil, err
+		}
+		rpcs = append(rpcs, cfg.RPC.ListenAddress)
+		lf, err := os.OpenFile(filepath.Join(h, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		p := &proc{k: k, home: h, logFile: lf}
+		procs = append(procs, p)
+		if err := r.startNode(p, b.App); err != nil {
+			return nil, err
+		}
+	}
+	var remote *chainengine.RemoteNodes
+	deadline := time.Now().Add(time.Minute)
+	for {
+		remote, err = chainengine.DialRemote(ctx, rpcs)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("chaos: the nodes' RPC: %w; node 0's log: %s", err, tail(filepath.Join(homes[0], "node.log")))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	defer remote.Close()
+	cfg := b.Config
+	cfg.Targets = remote.Targets()
+	cfg.Validators = b.Validators
+	if b.Log != nil {
+		fmt.Fprintf(b.Log, "%d validators, each a process in its own namespace (%s.*)\n", b.Validators, nt.subnet)
+	}
+	return chainengine.RunChainBench(ctx, cfg)
+}
+
+// startNode starts p's plain node (no member stack): ewr node --home.
+func (r *runner) startNode(p *proc, app string) error {
+	cmd := r.net.Command(p.k, r.o.Binary, "node", "--app", app, "--demo", "--log-level", "error", "--home", p.home)
+	return r.startCmd(p, cmd)
+}
