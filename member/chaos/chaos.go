@@ -128,7 +128,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		fmt.Fprintf(logw, "chaos: "+f+"\n", a...)
 	}}
 	r.rep = &Report{Members: o.Members, Seed: o.Seed, Cores: runtime.NumCPU(),
-		Replay: fmt.Sprintf("ewr chaos --members %d --duration %s --seed %d", o.Members, o.Duration, o.Seed)}
+		Replay: fmt.Sprintf("ewr chaos --members %d --duration %s --seed %d%s", o.Members, o.Duration, o.Seed, map[bool]string{true: " --loopback"}[o.Loopback])}
 	temp := o.Dir == ""
 	if temp {
 		d, err := os.MkdirTemp("", "ewr-chaos-")
@@ -415,7 +415,7 @@ func (r *runner) catchUp(ctx context.Context, since time.Time) {
 	}
 	for _, p := range r.procs {
 		deadline := time.Now().Add(2 * time.Minute)
-		for r.height(ctx, p) < top && time.Now().Before(deadline) {
+		for r.height(ctx, p) < top && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(100 * time.Millisecond)
 		}
 		r.rep.MaxCatchUpS = max(r.rep.MaxCatchUpS, time.Since(since).Seconds())
@@ -496,7 +496,7 @@ func (r *runner) faults(ctx context.Context) {
 				continue
 			}
 			r.log("member %d back after %s", k, time.Since(began).Round(time.Millisecond))
-			r.catchUp(ctx, began)
+			r.catchUp(context.Background(), began) // past the window too: it is the restart's figure
 		case "pause":
 			p := r.procs[k]
 			r.log("SIGSTOP member %d for %s", k, hold)
