@@ -13,6 +13,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/gofiber/fiber/v2"
@@ -337,6 +338,23 @@ func (s *Server) precheck(rc *reqCtx) error {
 }
 
 func (s *Server) proof(kind string) func(rc *reqCtx) error {
+	return s.proofOf(kind, "proof", func(id string) func(func(string) ([]byte, bool)) []string {
+		return func(func(string) ([]byte, bool)) []string { return []string{kinds[kind].prefix + id} }
+	})
+}
+
+// positionProof is a receipt's position bundle: every record a bank relies
+// on for it (ledger.PositionKeys), proven in one state.
+func (s *Server) positionProof(rc *reqCtx) error {
+	return s.proofOf("receipt", "position", func(id string) func(func(string) ([]byte, bool)) []string {
+		return func(get func(string) ([]byte, bool)) []string { return ledger.PositionKeys(get, id) }
+	})(rc)
+}
+
+// proofOf answers a proof bundle of the record of kind with the path's id,
+// proving the keys keysOf names, in a state no older than the record's last
+// change and the min_height the client names (waited for, up to 10 s).
+func (s *Server) proofOf(kind, name string, keysOf func(id string) func(func(string) ([]byte, bool)) []string) func(rc *reqCtx) error {
 	return func(rc *reqCtx) error {
 		id, err := rc.id("id")
 		if err != nil {
@@ -345,18 +363,21 @@ func (s *Server) proof(kind string) func(rc *reqCtx) error {
 		if s.cfg.Prover == nil {
 			return failf(PProofUnavailable, "this node serves no proofs")
 		}
+		minHeight, err := rc.queryInt("min_height", 0)
+		if err != nil {
+			return err
+		}
 		v, err := loadRecord(rc.state(), kind, id)
 		if err != nil {
 			return err
 		}
-		minHeight := int64(0)
 		switch r := v.(type) {
 		case *receipt.Receipt:
-			minHeight = r.UpdatedHeight
+			minHeight = max(minHeight, r.UpdatedHeight)
 		}
 		ctx, cancel := context.WithTimeout(rc.ctx(), 10*time.Second)
 		defer cancel()
-		b, err := s.cfg.Prover.Bundle(ctx, kinds[kind].prefix+id, minHeight)
+		b, err := s.cfg.Prover.BundleOf(ctx, keysOf(id), minHeight)
 		if errors.Is(err, chainengine.ErrNotYetProvable) {
 			return failf(PProofUnavailable, "state at height %d not yet under a signed header", minHeight)
 		}
@@ -369,7 +390,7 @@ func (s *Server) proof(kind string) func(rc *reqCtx) error {
 			return err
 		}
 		rc.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		rc.c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+kind+"-"+id+`.proof.json"`)
+		rc.c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+kind+"-"+id+"."+name+`.json"`)
 		return rc.c.Status(http.StatusOK).Send(raw)
 	}
 }

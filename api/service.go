@@ -36,7 +36,8 @@ type Submitter interface {
 
 // Prover builds proof bundles (*chainengine.Prover).
 type Prover interface {
-	Bundle(ctx context.Context, key string, minHeight int64) (*chainengine.ProofBundle, error)
+	// BundleOf proves, in one state, the keys keysOf names given it.
+	BundleOf(ctx context.Context, keysOf func(get func(string) ([]byte, bool)) []string, minHeight int64) (*chainengine.ProofBundle, error)
 }
 
 // Service is what the handlers call: resolve who must sign, check the op

@@ -50,6 +50,18 @@ type ProofBundle struct {
 	// first: a verifier that trusts only the genesis validators follows
 	// them to the set that signed Header.
 	Changes []ValidatorChange `json:"validator_changes,omitempty"`
+	// Records are more records proven in the same state (a position
+	// bundle: everything a bank relies on for one receipt), each with its
+	// own proof against the same app hash.
+	Records []ProvenRecord `json:"records,omitempty"`
+}
+
+// ProvenRecord is one more record of a bundle's state, or its absence.
+type ProvenRecord struct {
+	Key    string          `json:"key"`
+	Value  []byte          `json:"value,omitempty"`
+	Record json.RawMessage `json:"record,omitempty"`
+	Proof  []byte          `json:"proof"`
 }
 
 // ValidatorChange is one hand-over: a header whose next validators differ
@@ -74,9 +86,11 @@ var (
 
 // Decoded is a checked bundle's content.
 type Decoded struct {
-	ChainID     string
-	Key         string
-	Value       []byte // nil: the key is absent
+	ChainID string
+	Key     string
+	Value   []byte // nil: the key is absent
+	// Records are the bundle's other records, as proven (Value nil: absent).
+	Records     []ProvenRecord
 	StateHeight int64
 	Header      types.Header
 	Signed      int64 // voting power that signed
@@ -178,33 +192,28 @@ func (b *ProofBundle) Verify(trusted *types.ValidatorSet, chainID string) (*Deco
 			return nil, fmt.Errorf("%w: signature %d names validator %X, the set has %X there", ErrBundleCommit, i, cs.ValidatorAddress, vals.Validators[i].Address)
 		}
 	}
-	// The record: its proof against the header's app hash.
-	var mp merkle.Proof
-	if err := canon.Unmarshal(b.Proof, &mp); err != nil {
-		return nil, fmt.Errorf("%w: proof: %v", ErrBundleMalformed, err)
-	}
+	// The records: each one's proof against the header's app hash.
 	var root [32]byte
 	if len(header.AppHash) != len(root) {
 		return nil, fmt.Errorf("%w: app hash of %d bytes", ErrBundleHeader, len(header.AppHash))
 	}
 	copy(root[:], header.AppHash)
-	var value []byte
-	if len(b.Value) > 0 {
-		value = b.Value
+	value, err := verifyRecord(root, ProvenRecord{Key: b.Key, Value: b.Value, Record: b.Record, Proof: b.Proof})
+	if err != nil {
+		return nil, err
 	}
-	if err := mp.Verify(root, []byte(b.Key), value); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBundleProof, err)
-	}
-	if value != nil || len(b.Record) > 0 {
-		want, err := RecordJSON(b.Key, value)
+	var records []ProvenRecord
+	seen := map[string]bool{b.Key: true}
+	for i, r := range b.Records {
+		if seen[r.Key] {
+			return nil, fmt.Errorf("%w: record %d: %s twice", ErrBundleMalformed, i, r.Key)
+		}
+		seen[r.Key] = true
+		v, err := verifyRecord(root, r)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBundleRecord, err)
+			return nil, fmt.Errorf("record %d (%s): %w", i, r.Key, err)
 		}
-		// The record must say exactly what the proven bytes say: every
-		// number digit for digit (no rounding past 2^53), no key twice.
-		if !sameJSON(want, b.Record) {
-			return nil, ErrBundleRecord
-		}
+		records = append(records, ProvenRecord{Key: r.Key, Value: v})
 	}
 	signed := int64(0)
 	for i, s := range commit.Signatures {
@@ -212,8 +221,37 @@ func (b *ProofBundle) Verify(trusted *types.ValidatorSet, chainID string) (*Deco
 			signed += trusted.Validators[i].VotingPower
 		}
 	}
-	return &Decoded{ChainID: b.ChainID, Key: b.Key, Value: value, StateHeight: b.StateHeight, Header: header,
+	return &Decoded{ChainID: b.ChainID, Key: b.Key, Value: value, Records: records, StateHeight: b.StateHeight, Header: header,
 		Signed: signed, Total: trusted.TotalVotingPower()}, nil
+}
+
+// verifyRecord checks one record's proof against root and that its
+// readable form says exactly what its bytes say; it returns the proven
+// value (nil: absent).
+func verifyRecord(root [32]byte, r ProvenRecord) ([]byte, error) {
+	var mp merkle.Proof
+	if err := canon.Unmarshal(r.Proof, &mp); err != nil {
+		return nil, fmt.Errorf("%w: proof: %v", ErrBundleMalformed, err)
+	}
+	var value []byte
+	if len(r.Value) > 0 {
+		value = r.Value
+	}
+	if err := mp.Verify(root, []byte(r.Key), value); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBundleProof, err)
+	}
+	if value != nil || len(r.Record) > 0 {
+		want, err := RecordJSON(r.Key, value)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBundleRecord, err)
+		}
+		// The record must say exactly what the proven bytes say: every
+		// number digit for digit (no rounding past 2^53), no key twice.
+		if !sameJSON(want, r.Record) {
+			return nil, ErrBundleRecord
+		}
+	}
+	return value, nil
 }
 
 // verify checks one hand-over against the set it replaces: that set
@@ -442,12 +480,19 @@ var ErrNotYetProvable = errors.New("chainengine: state not yet under a signed he
 // recent (e.g. the height a receipt last changed); Bundle waits up to the
 // context's deadline for it.
 func (p *Prover) Bundle(ctx context.Context, key string, minHeight int64) (*ProofBundle, error) {
+	return p.BundleOf(ctx, func(func(string) ([]byte, bool)) []string { return []string{key} }, minHeight)
+}
+
+// BundleOf proves, in one state, the records keysOf names given that
+// state (the first is the bundle's own record, the others its Records):
+// a position bundle is ledger.PositionKeys.
+func (p *Prover) BundleOf(ctx context.Context, keysOf func(get func(string) ([]byte, bool)) []string, minHeight int64) (*ProofBundle, error) {
 	p.once.Do(func() { p.env, p.err = p.node.Comet().ConfigureRPC() })
 	if p.err != nil {
 		return nil, p.err
 	}
 	for {
-		b, err := p.bundle(key, minHeight)
+		b, err := p.bundle(keysOf, minHeight)
 		if !errors.Is(err, ErrNotYetProvable) {
 			return b, err
 		}
@@ -459,7 +504,7 @@ func (p *Prover) Bundle(ctx context.Context, key string, minHeight int64) (*Proo
 	}
 }
 
-func (p *Prover) bundle(key string, minHeight int64) (*ProofBundle, error) {
+func (p *Prover) bundle(keysOf func(get func(string) ([]byte, bool)) []string, minHeight int64) (*ProofBundle, error) {
 	bs := p.env.BlockStore
 	// The newest header with a commit: a block's commit is stored with the
 	// next block, or as the node's seen commit for the newest one.
@@ -490,15 +535,31 @@ func (p *Prover) bundle(key string, minHeight int64) (*ProofBundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &ProofBundle{Version: ProofBundleVersion, ChainID: meta.Header.ChainID, Key: key, StateHeight: stateHeight}
-	value, found := tree.Get([]byte(key))
-	if found {
-		b.Value = value
-		if b.Record, err = RecordJSON(key, value); err != nil {
+	keys := keysOf(func(k string) ([]byte, bool) { return tree.Get([]byte(k)) })
+	prove := func(key string) (ProvenRecord, error) {
+		r := ProvenRecord{Key: key}
+		if value, found := tree.Get([]byte(key)); found {
+			r.Value = value
+			if r.Record, err = RecordJSON(key, value); err != nil {
+				return r, err
+			}
+		}
+		r.Proof = canon.Marshal(tree.Prove([]byte(key)))
+		return r, nil
+	}
+	first, err := prove(keys[0])
+	if err != nil {
+		return nil, err
+	}
+	b := &ProofBundle{Version: ProofBundleVersion, ChainID: meta.Header.ChainID, Key: first.Key, Value: first.Value, Record: first.Record,
+		Proof: first.Proof, StateHeight: stateHeight}
+	for _, k := range keys[1:] {
+		r, err := prove(k)
+		if err != nil {
 			return nil, err
 		}
+		b.Records = append(b.Records, r)
 	}
-	b.Proof = canon.Marshal(tree.Prove([]byte(key)))
 	if b.Header, err = proto.Marshal(meta.Header.ToProto()); err != nil {
 		return nil, err
 	}

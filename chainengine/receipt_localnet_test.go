@@ -15,6 +15,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/internal/testkit"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -215,6 +216,56 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 			}
 		}
 		mutate("commit from another height", func(b *chainengine.ProofBundle) { b.Commit = absent.Commit; b.Header = absent.Header }, nil)
+	})
+
+	t.Run("a position bundle proves every record a bank relies on at one height", func(t *testing.T) {
+		pr, err := d.Receipt(ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, "PL-late", pr.Pledge)
+		pos, err := prover.BundleOf(pctx, func(get func(string) ([]byte, bool)) []string { return ledger.PositionKeys(get, r.ID) }, pr.UpdatedHeight)
+		require.NoError(t, err)
+		raw, err := json.Marshal(pos)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(raw), 16<<10, "a position bundle is at most 16 KiB")
+		dec, err := pos.Verify(trusted, chainID)
+		require.NoError(t, err)
+		got := map[string]bool{}
+		for _, rec := range dec.Records {
+			got[rec.Key] = rec.Value != nil
+		}
+		// No supervisor watches this lot: its watch is proven absent.
+		assert.Equal(t, map[string]bool{warehouse.LotKey(pr.Lot): true, iot.WatchKey(pr.Lot): false, receipt.PledgeKey("PL-late"): true,
+			receipt.ParticipantKey(ledger.BankA): true}, got)
+
+		mutate := func(name string, f func(b *chainengine.ProofBundle)) {
+			t.Helper()
+			var b chainengine.ProofBundle
+			require.NoError(t, json.Unmarshal(raw, &b))
+			f(&b)
+			_, err := b.Verify(trusted, chainID)
+			assert.Error(t, err, name)
+		}
+		for i, rec := range pos.Records {
+			if rec.Value == nil {
+				mutate("an absent record given a value", func(b *chainengine.ProofBundle) { b.Records[i].Value = pos.Value })
+				mutate("an absent record's proof", func(b *chainengine.ProofBundle) { b.Records[i].Proof[len(b.Records[i].Proof)/2] ^= 1 })
+				continue
+			}
+			mutate("a record's value", func(b *chainengine.ProofBundle) { b.Records[i].Value[len(b.Records[i].Value)/2] ^= 1 })
+			mutate("a record's proof", func(b *chainengine.ProofBundle) { b.Records[i].Proof[len(b.Records[i].Proof)/2] ^= 1 })
+			mutate("a record's key", func(b *chainengine.ProofBundle) { b.Records[i].Key += "x" })
+			mutate("a record passed off as absent", func(b *chainengine.ProofBundle) { b.Records[i].Value, b.Records[i].Record = nil, nil })
+			mutate("a record's readable form", func(b *chainengine.ProofBundle) {
+				b.Records[i].Record = json.RawMessage(strings.Replace(string(b.Records[i].Record), `"`, `"X`, 2))
+			})
+		}
+		mutate("a record twice", func(b *chainengine.ProofBundle) { b.Records = append(b.Records, b.Records[0]) })
+		// A record proven at another height cannot be mixed in: its proof is
+		// against another root.
+		mutate("a record of another state", func(b *chainengine.ProofBundle) {
+			b.Records[0].Proof = bundle.Proof
+			b.Records[0].Key, b.Records[0].Value, b.Records[0].Record = bundle.Key, bundle.Value, bundle.Record
+		})
 	})
 
 	t.Run("another consortium's validators are not trusted", func(t *testing.T) {

@@ -243,6 +243,10 @@ func runRoute(ctx context.Context, r api.RouteInfo, args []string) error {
 	noWait := fs.Bool("no-wait", false, "answer once the tx is accepted, without waiting for its block")
 	noCheck := fs.Bool("no-check", false, "submit without the node checking the rules first (a refusal is then committed)")
 	idemKey := fs.String("idempotency-key", "", "retries with the same key get the first answer")
+	var position *bool
+	if r.Path == "/v1/receipts/{id}/proof" {
+		position = fs.Bool("position", false, "the position bundle: the receipt and every record a bank relies on for it, proven at one height")
+	}
 	type bodyFlag struct {
 		name string // JSON key
 		typ  reflect.Type
@@ -282,6 +286,9 @@ func runRoute(ctx context.Context, r api.RouteInfo, args []string) error {
 		return usagef("%s takes %d argument(s): %s", r.CLI, len(params), strings.Join(params, " "))
 	}
 	path := r.Path
+	if position != nil && *position {
+		path = "/v1/receipts/{id}/position-proof"
+	}
 	for i, p := range params {
 		path = strings.Replace(path, "{"+p+"}", url.PathEscape(pos[i]), 1)
 	}
@@ -358,7 +365,7 @@ func runRoute(ctx context.Context, r api.RouteInfo, args []string) error {
 	}
 	// A proof bundle is a document to keep and hand to `ewr verify`, not
 	// something to read: it is always printed as the API's JSON.
-	if *cf.json || strings.HasSuffix(r.Path, "/proof") {
+	if *cf.json || strings.HasSuffix(r.Path, "proof") {
 		printJSON(raw)
 	} else {
 		printHuman(raw)

@@ -38,6 +38,9 @@ type verifyReport struct {
 	SignedPower int64           `json:"signed_power,omitempty"`
 	TotalPower  int64           `json:"total_power,omitempty"`
 	Record      json.RawMessage `json:"record,omitempty"`
+	// Records are a position bundle's other records, each decoded from its
+	// proven bytes (record null: proven absent).
+	Records []provenView `json:"records,omitempty"`
 	value       []byte          // the proven bytes
 }
 
@@ -123,7 +126,36 @@ func verifyFile(path, genesis string, now time.Time) (*verifyReport, error) {
 		}
 		rep.value = dec.Value
 	}
+	for _, r := range dec.Records {
+		v := provenView{Key: r.Key, Present: r.Value != nil, Record: json.RawMessage("null")}
+		v.Kind, _ = ledger.RecordKind(r.Key)
+		if r.Value != nil {
+			if v.Record, err = chainengine.RecordJSON(r.Key, r.Value); err != nil {
+				return rep, err
+			}
+		}
+		rep.Records = append(rep.Records, v)
+	}
 	return rep, nil
+}
+
+// provenView is one more record a bundle proved, as verify shows it.
+type provenView struct {
+	Key     string          `json:"key"`
+	Kind    string          `json:"kind,omitempty"`
+	Present bool            `json:"present"`
+	Record  json.RawMessage `json:"record"`
+}
+
+// printRecords prints a position bundle's other records.
+func printRecords(rep *verifyReport) {
+	for _, r := range rep.Records {
+		if !r.Present {
+			fmt.Fprintf(stdout, "  %s %s: proven absent\n", r.Kind, r.Key)
+			continue
+		}
+		fmt.Fprintf(stdout, "  %s %s: %s\n", r.Kind, r.Key, r.Record)
+	}
 }
 
 func printVerified(rep *verifyReport) {
@@ -145,10 +177,12 @@ func printVerified(rep *verifyReport) {
 			if r.Pledge != "" {
 				fmt.Fprintf(stdout, "  pledge %s\n", r.Pledge)
 			}
+			printRecords(rep)
 			return
 		}
 	}
 	if rep.Present {
 		fmt.Fprintf(stdout, "  record %s\n", rep.Record)
 	}
+	printRecords(rep)
 }
