@@ -201,6 +201,17 @@ func testDemoStory(t *testing.T, sys *apitest.System, c *caller) *demo.Result {
 	assert.Equal(t, pB, proven.Holder)
 	assert.Equal(t, uint64(50_000), proven.Quantity)
 
+	// The whole position in one bundle, at a height the bank names.
+	require.NoError(t, c.as(pB).Get(c.ctx, fmt.Sprintf("/v1/receipts/%s/position-proof?min_height=%d", res.PartA, bundle.StateHeight), &raw))
+	var pos chainengine.ProofBundle
+	require.NoError(t, json.Unmarshal(raw, &pos))
+	assert.LessOrEqual(t, len(raw), 16<<10)
+	pdec, err := pos.Verify(trusted, chainID)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, pdec.StateHeight, bundle.StateHeight)
+	assert.Equal(t, receipt.ReceiptKey(res.PartA), pdec.Key)
+	assert.NotEmpty(t, pdec.Records, "the lot at least")
+
 	// What a bank checks before lending against the rest.
 	var rep struct {
 		OK     bool
