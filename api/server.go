@@ -75,10 +75,10 @@ type Server struct {
 	// without a lock (a data race under -race).
 	reqs       context.Context
 	cancelReqs context.CancelFunc
-	bg       sync.WaitGroup
-	streams  atomic.Int64
-	shapes   []routeShape
-	cache    *respCache
+	bg         sync.WaitGroup
+	streams    atomic.Int64
+	shapes     []routeShape
+	cache      *respCache
 
 	listeners struct {
 		sync.Mutex

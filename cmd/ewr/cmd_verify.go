@@ -41,7 +41,7 @@ type verifyReport struct {
 	// Records are a position bundle's other records, each decoded from its
 	// proven bytes (record null: proven absent).
 	Records []provenView `json:"records,omitempty"`
-	value       []byte          // the proven bytes
+	value   []byte       // the proven bytes
 }
 
 func runVerify(_ context.Context, args []string) error {
