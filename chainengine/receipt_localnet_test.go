@@ -175,8 +175,10 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 	_, err = fake.Verify(trusted, chainID)
 	assert.Error(t, err)
 
-	t.Run("tampering with any part fails", func(t *testing.T) {
-		mutate := func(name string, f func(b *chainengine.ProofBundle), want error) {
+	// tamper changes a copy of the bundle (raw) and requires Verify to
+	// refuse it, with want if not nil.
+	tamper := func(t *testing.T, raw []byte) func(name string, f func(b *chainengine.ProofBundle), want error) {
+		return func(name string, f func(b *chainengine.ProofBundle), want error) {
 			t.Helper()
 			var b chainengine.ProofBundle
 			require.NoError(t, json.Unmarshal(raw, &b))
@@ -187,6 +189,9 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 				assert.True(t, errors.Is(err, want), "%s: got %v, want %v", name, err, want)
 			}
 		}
+	}
+	t.Run("tampering with any part fails", func(t *testing.T) {
+		mutate := tamper(t, raw)
 		mutate("value", func(b *chainengine.ProofBundle) { b.Value[len(b.Value)/2] ^= 1 }, nil)
 		mutate("record", func(b *chainengine.ProofBundle) {
 			b.Record = json.RawMessage(strings.Replace(string(b.Record), `"Holder":"`+r.Holder, `"Holder":"`+ledger.BankB, 1))
@@ -201,20 +206,7 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 		mutate("a quantity rounded", func(b *chainengine.ProofBundle) {
 			b.Record = json.RawMessage(strings.Replace(string(b.Record), fmt.Sprintf(`"Quantity":%d`, r.Quantity), fmt.Sprintf(`"Quantity":%d.0`, r.Quantity), 1))
 		}, chainengine.ErrBundleRecord)
-		for _, part := range []struct {
-			name string
-			get  func(b *chainengine.ProofBundle) []byte
-		}{
-			{"proof", func(b *chainengine.ProofBundle) []byte { return b.Proof }},
-			{"header", func(b *chainengine.ProofBundle) []byte { return b.Header }},
-			{"commit", func(b *chainengine.ProofBundle) []byte { return b.Commit }},
-			{"validators", func(b *chainengine.ProofBundle) []byte { return b.Validators }},
-		} {
-			n := len(part.get(bundle))
-			for i := 0; i < n; i++ {
-				mutate(part.name, func(b *chainengine.ProofBundle) { part.get(b)[i] ^= 0x01 }, nil)
-			}
-		}
+		flipEveryByte(bundle, mutate)
 		mutate("commit from another height", func(b *chainengine.ProofBundle) { b.Commit = absent.Commit; b.Header = absent.Header }, nil)
 	})
 
@@ -237,14 +229,8 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 		assert.Equal(t, map[string]bool{warehouse.LotKey(pr.Lot): true, iot.WatchKey(pr.Lot): false, receipt.PledgeKey("PL-late"): true,
 			receipt.ParticipantKey(ledger.BankA): true}, got)
 
-		mutate := func(name string, f func(b *chainengine.ProofBundle)) {
-			t.Helper()
-			var b chainengine.ProofBundle
-			require.NoError(t, json.Unmarshal(raw, &b))
-			f(&b)
-			_, err := b.Verify(trusted, chainID)
-			assert.Error(t, err, name)
-		}
+		refused := tamper(t, raw)
+		mutate := func(name string, f func(b *chainengine.ProofBundle)) { t.Helper(); refused(name, f, nil) }
 		for i, rec := range pos.Records {
 			if rec.Value == nil {
 				mutate("an absent record given a value", func(b *chainengine.ProofBundle) { b.Records[i].Value = pos.Value })
@@ -260,6 +246,8 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 			})
 		}
 		mutate("a record twice", func(b *chainengine.ProofBundle) { b.Records = append(b.Records, b.Records[0]) })
+		flipEveryByte(pos, refused)
+		mutate("its state height", func(b *chainengine.ProofBundle) { b.StateHeight-- })
 		// A record proven at another height cannot be mixed in: its proof is
 		// against another root.
 		mutate("a record of another state", func(b *chainengine.ProofBundle) {
@@ -275,4 +263,23 @@ func TestReceiptLocalnetProofBundles(t *testing.T) {
 		_, err = bundle.Verify(otherVals, other.ChainID())
 		assert.ErrorIs(t, err, chainengine.ErrBundleValidators)
 	})
+}
+
+// flipEveryByte flips each byte of a bundle's proof, header, commit and
+// validator set in turn: every one must be refused.
+func flipEveryByte(bundle *chainengine.ProofBundle, mutate func(name string, f func(b *chainengine.ProofBundle), want error)) {
+	for _, part := range []struct {
+		name string
+		get  func(b *chainengine.ProofBundle) []byte
+	}{
+		{"proof", func(b *chainengine.ProofBundle) []byte { return b.Proof }},
+		{"header", func(b *chainengine.ProofBundle) []byte { return b.Header }},
+		{"commit", func(b *chainengine.ProofBundle) []byte { return b.Commit }},
+		{"validators", func(b *chainengine.ProofBundle) []byte { return b.Validators }},
+	} {
+		n := len(part.get(bundle))
+		for i := 0; i < n; i++ {
+			mutate(part.name, func(b *chainengine.ProofBundle) { part.get(b)[i] ^= 0x01 }, nil)
+		}
+	}
 }
