@@ -29,6 +29,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/member"
+	"github.com/ewrchain/ewr/receipt"
 )
 
 // Options of a run.
@@ -49,32 +50,36 @@ type Options struct {
 
 // Report is the run's outcome, printed as one JSON object.
 type Report struct {
-	Members            int      `json:"members"`
-	Netns              bool     `json:"netns"`
-	Netem              bool     `json:"netem"`
-	Seed               int64    `json:"seed"`
-	DurationS          float64  `json:"duration_s"`
-	Partitions         int      `json:"partitions"`
-	Kills              int      `json:"kills"`
-	Pauses             int      `json:"pauses"`
-	Degradations       int      `json:"degradations"`
-	OpsSubmitted       int      `json:"ops_submitted"`
-	OpsAcknowledged    int      `json:"ops_acknowledged"`
-	OpsRefused         int      `json:"ops_refused"`
-	OpsUnresolved      int      `json:"ops_unresolved"`
-	OpsLost            int      `json:"ops_lost"`
-	OpsAppliedTwice    int      `json:"ops_applied_twice"`
-	DoublePledges      int      `json:"double_pledges"`
-	AppHashDivergences int      `json:"app_hash_divergences"`
-	FeedGaps           int      `json:"feed_gaps"`
-	Linearizable       bool     `json:"linearizable"`
-	MaxCatchUpS        float64  `json:"max_catch_up_s"`
-	Height             int64    `json:"height"`
-	Receipts           int      `json:"receipts"`
-	Cores              int      `json:"cores"`
-	Failures           []string `json:"failures,omitempty"`
-	Replay             string   `json:"replay"`
-	Dir                string   `json:"dir,omitempty"`
+	Members            int     `json:"members"`
+	Netns              bool    `json:"netns"`
+	Netem              bool    `json:"netem"`
+	Seed               int64   `json:"seed"`
+	DurationS          float64 `json:"duration_s"`
+	Partitions         int     `json:"partitions"`
+	Kills              int     `json:"kills"`
+	Pauses             int     `json:"pauses"`
+	Degradations       int     `json:"degradations"`
+	OpsSubmitted       int     `json:"ops_submitted"`
+	OpsAcknowledged    int     `json:"ops_acknowledged"`
+	OpsRefused         int     `json:"ops_refused"`
+	OpsUnresolved      int     `json:"ops_unresolved"`
+	OpsLost            int     `json:"ops_lost"`
+	OpsAppliedTwice    int     `json:"ops_applied_twice"`
+	DoublePledges      int     `json:"double_pledges"`
+	AppHashDivergences int     `json:"app_hash_divergences"`
+	FeedGaps           int     `json:"feed_gaps"`
+	Linearizable       bool    `json:"linearizable"`
+	MaxCatchUpS        float64 `json:"max_catch_up_s"`
+	Height             int64   `json:"height"`
+	Receipts           int     `json:"receipts"`
+	// Story: before the faults, the demo's story ran across members (the
+	// warehouse's issues, the trader's transfers and pledges, the bank's
+	// confirms and verifies the position bundle against the genesis).
+	Story    bool     `json:"story"`
+	Cores    int      `json:"cores"`
+	Failures []string `json:"failures,omitempty"`
+	Replay   string   `json:"replay"`
+	Dir      string   `json:"dir,omitempty"`
 }
 
 // OK reports whether the run found nothing wrong.
@@ -371,14 +376,89 @@ func (r *runner) exercise(ctx context.Context) {
 // issue registers a lot at member 0 and issues the starting receipts, as
 // create ops of the history.
 func (r *runner) issue(ctx context.Context, hist *history, pl *pool) error {
-	p := r.procs[0]
-	d := &apiclient.Driver{Client: apiclient.New(p.url, ""), Tokens: p.tokens, Reader: ledger.Regulator}
 	w := ledger.NewWorld(ledger.DemoSeed, 0)
-	return issueReceipts(ctx, d, w, 8, func(id, holder string) {
+	const workload = 8 // CR-0..CR-7; CR-8 is the story's
+	err := issueReceipts(ctx, r.driver(0), w, workload+1, func(id, holder string) {
+		if id == fmt.Sprintf("CR-%d", workload) {
+			return
+		}
 		now := time.Since(r.start).Nanoseconds()
 		hist.add(&opRecord{Client: -1, In: mInput{Kind: kCreate, Receipt: id, V: 1, Actor: holder}, Call: now, Ret: now, Out: outApplied})
 		pl.add(id)
 	})
+	if err != nil {
+		return err
+	}
+	if err := r.story(ctx, fmt.Sprintf("CR-%d", workload)); err != nil {
+		return fmt.Errorf("the story across members: %w", err)
+	}
+	r.rep.Story = true
+	return nil
+}
+
+// driver acts through member k's API.
+func (r *runner) driver(k int) *apiclient.Driver {
+	p := r.procs[k]
+	return &apiclient.Driver{Client: apiclient.New(p.url, ""), Tokens: p.tokens, Reader: ledger.Regulator}
+}
+
+// story is the demo's story across members, before the faults: the
+// warehouse's member issued the receipt (issue); the trader's member
+// (member 1) transfers it and the transferee pledges it; the bank's member
+// (member 2) confirms the pledge and verifies the receipt's position
+// bundle against the genesis, offline.
+func (r *runner) story(ctx context.Context, id string) error {
+	trader, bank := r.driver(1), r.driver(2)
+	rc, err := trader.Receipt(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := trader.Submit(ctx, []string{rc.Holder}, &receipt.InitiateTransfer{Receipt: id, Version: rc.Version, To: ledger.TraderB,
+		Deadline: time.Now().Unix() + 86400}); err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	if err := trader.Submit(ctx, []string{ledger.TraderB}, &receipt.AcceptTransfer{Receipt: id, Version: rc.Version + 1}); err != nil {
+		return fmt.Errorf("accept: %w", err)
+	}
+	if err := trader.Submit(ctx, []string{ledger.TraderB}, &receipt.RequestPledge{Pledge: "PL-STORY", Receipt: id, Version: rc.Version + 2,
+		Bank: ledger.BankA, Maturity: time.Now().Unix() + 90*86400}); err != nil {
+		return fmt.Errorf("pledge: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rb, err := bank.Receipt(ctx, id)
+		if err == nil && rb.State == receipt.StatePledgePending {
+			if err := bank.Submit(ctx, []string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-STORY", ReceiptVersion: rb.Version}); err != nil {
+				return fmt.Errorf("confirm: %w", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the bank's member never saw the pledge request (%v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var b chainengine.ProofBundle
+	if err := bank.Client.As(bank.Tokens[ledger.BankA]).Get(ctx, "/v1/receipts/"+id+"/position-proof", &b); err != nil {
+		return fmt.Errorf("position proof: %w", err)
+	}
+	trusted, chainID, err := chainengine.TrustedValidators(filepath.Join(r.procs[0].home, "config", "genesis.json"))
+	if err != nil {
+		return err
+	}
+	dec, err := b.Verify(trusted, chainID)
+	if err != nil {
+		return fmt.Errorf("the bank's check of the position bundle: %w", err)
+	}
+	var proven receipt.Receipt
+	if err := receipt.DecodeRecord(dec.Value, &proven); err != nil {
+		return err
+	}
+	if proven.State != receipt.StatePledged || proven.Holder != ledger.TraderB || proven.Pledge != "PL-STORY" {
+		return fmt.Errorf("the proven receipt is %s, held by %s, pledge %q", proven.State, proven.Holder, proven.Pledge)
+	}
+	r.log("story: %s issued at member 0, transferred and pledged at member 1, confirmed and verified at member 2 (height %d)", id, dec.StateHeight)
+	return nil
 }
 
 // heal ends every fault, and measures how long each member takes to reach
