@@ -65,7 +65,8 @@ type Draft struct {
 
 // draftStore holds the drafts of this node.
 type draftStore struct {
-	mu struct {
+	each int // drafts awaiting signatures one creator may have
+	mu   struct {
 		sync.Mutex
 		byID  map[string]*Draft
 		order []string
@@ -78,8 +79,11 @@ const (
 	draftTTL  = 24 * time.Hour
 )
 
-func newDraftStore() *draftStore {
-	d := &draftStore{}
+func newDraftStore(each int) *draftStore {
+	if each <= 0 {
+		each = DefaultDraftsPerParticipant
+	}
+	d := &draftStore{each: each}
 	d.mu.byID = map[string]*Draft{}
 	return d
 }
@@ -111,6 +115,9 @@ func (ds *draftStore) create(s *Service, creator string, signers []string, op re
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	ds.gcLocked()
+	if n := ds.awaitingLocked(creator, s.chain.Height()); n >= ds.each {
+		return nil, failf(PTooManyDrafts, "%s has %d drafts awaiting signatures; let them be signed, declined or expire", creator, n)
+	}
 	for len(ds.mu.order) >= maxDrafts {
 		delete(ds.mu.byID, ds.mu.order[0])
 		ds.mu.order = ds.mu.order[1:]
@@ -118,6 +125,23 @@ func (ds *draftStore) create(s *Service, creator string, signers []string, op re
 	ds.mu.byID[d.ID] = d
 	ds.mu.order = append(ds.mu.order, d.ID)
 	return d, nil
+}
+
+// awaitingLocked counts creator's drafts still awaiting signatures at
+// height (an expired one no longer counts).
+func (ds *draftStore) awaitingLocked(creator string, height int64) int {
+	n := 0
+	for _, d := range ds.mu.byID {
+		if d.Creator != creator {
+			continue
+		}
+		d.mu.Lock()
+		if d.mu.status == DraftAwaiting && height <= d.ExpiresAt {
+			n++
+		}
+		d.mu.Unlock()
+	}
+	return n
 }
 
 // gcLocked forgets drafts past their TTL.

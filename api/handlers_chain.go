@@ -483,10 +483,15 @@ func (s *Server) stream(rc *reqCtx) error {
 		}
 		start = h
 	}
+	if !s.lim.openStream(rc.who) {
+		return failf(PTooManyStreamsMine, "%s has %d open; close one first", rc.who, s.lim.streamsEach)
+	}
 	if n := s.streams.Add(1); n > int64(s.cfg.MaxStreams) {
 		s.streams.Add(-1)
+		s.lim.closeStream(rc.who)
 		return failf(PTooManyStreams, "at most %d", s.cfg.MaxStreams)
 	}
+	who := rc.who
 	s.svc.metrics.streams.Inc()
 	c := rc.c
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -497,6 +502,7 @@ func (s *Server) stream(rc *reqCtx) error {
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() {
 			s.streams.Add(-1)
+			s.lim.closeStream(who)
 			s.svc.metrics.streams.Dec()
 		}()
 		s.pump(w, f, start, after)
@@ -509,7 +515,7 @@ func (s *Server) pump(w *bufio.Writer, f eventFilter, next int64, after *EventPo
 	if _, err := w.WriteString(": ewr event stream\nretry: 2000\n\n"); err != nil || w.Flush() != nil {
 		return
 	}
-	beat := time.NewTicker(sseHeartbeat)
+	beat := time.NewTicker(s.cfg.StreamHeartbeat)
 	defer beat.Stop()
 	for {
 		ch := s.cfg.Chain.Committed()

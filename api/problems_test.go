@@ -60,6 +60,9 @@ var notReached = map[string]string{
 	receipt.ErrFormatNotInForce.Name:     "needs a chain on an older format: chainengine's upgrade test reaches it on chain",
 	api.PTxReplay.Name:                   "the node answers a replay with the first outcome (idempotent), never with this",
 	api.PNodeBusy.Name:                   "load-dependent: 100,000 txs waiting on one node",
+	api.PTooManyStreamsMine.Name:         "TestPerParticipantLimits, with the limits set low",
+	api.PTooManyDrafts.Name:              "TestPerParticipantLimits, with the limits set low",
+	api.PRateLimited.Name:                "TestPerParticipantLimits, with the limits set low",
 	api.PMempoolFull.Name:                "load-dependent: a full mempool",
 	api.PNodeDuplicate.Name:              "timing-dependent: a tx dropped from the mempool but in its cache",
 	api.PNodeRejected.Name:               "the mempool's own pre-check refusals",
@@ -142,7 +145,14 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	c.post("bad_validity", pWO, "/v1/receipts", issue(func(o *warehouse.IssueReceipt) { o.ValidUntil = o.StorageUntil + 1 }))
 	c.post("over_issue", pWO, "/v1/receipts", issue(func(o *warehouse.IssueReceipt) { o.Quantity = 1_000_000 }))
 	c.post("not_operator", pWO2, "/v1/receipts", issue(func(*warehouse.IssueReceipt) {}))
-	c.draftRefused("unknown_signer", &receipt.Freeze{Receipt: r1, Reason: "x"}, pREG, "ghost")
+	c.draftRefused("cosigner_not_needed", &receipt.Freeze{Receipt: r1, Reason: "x"}, pREG, "ghost")
+	{ // A tx signed by a participant the chain does not know, submitted whole.
+		ghostKey := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+		body := chainengine.OpBody(c.sys.Localnet.ChainID(), []string{pREG, "ghost"}, 7, c.sys.Localnet.Node(0).Height()+100,
+			&receipt.Freeze{Receipt: r1, Reason: "x"})
+		raw := chainengine.AssembleTx(body, []chainengine.Signature{chainengine.SignBody(c.sys.World.Key(pREG), body), chainengine.SignBody(ghostKey, body)})
+		c.post("unknown_signer", pREG, "/v1/txs", api.SubmitTxRequest{Tx: raw})
+	}
 	c.post("forbidden", pB, "/v1/pledges/"+plE2+"/reject", api.VersionReasonRequest{Reason: "x", Version: c.plv(plE2)})
 	c.post("missing_role", pA, "/v1/receipts/"+r1+"/freeze", api.ReasonRequest{Reason: "x"})
 	c.draftRefused("admin_quorum", &receipt.SuspendParticipant{ID: pB, Reason: "x"}, pAD1)

@@ -53,8 +53,21 @@ type Config struct {
 	// CommitTimeout bounds how long an action waits for its block before it
 	// answers "pending" (default 30 s).
 	CommitTimeout time.Duration
-	// MaxStreams bounds the open event streams (default 256).
-	MaxStreams int
+	// MaxStreams bounds the open event streams (default 256);
+	// StreamsPerParticipant one participant's (default
+	// DefaultStreamsPerParticipant).
+	MaxStreams            int
+	StreamsPerParticipant int
+	// DraftsPerParticipant bounds the drafts one participant started that
+	// await signatures (default DefaultDraftsPerParticipant).
+	DraftsPerParticipant int
+	// RatePerS and RateBurst are each token's request bucket (defaults
+	// DefaultRatePerS, DefaultRateBurst); RatePerS < 0 turns it off.
+	RatePerS  float64
+	RateBurst int
+	// StreamHeartbeat is how often an idle event stream gets a comment
+	// line (default 15 s); a client that left is noticed at a heartbeat.
+	StreamHeartbeat time.Duration
 }
 
 // Server is the HTTP API of one node.
@@ -79,6 +92,7 @@ type Server struct {
 	streams    atomic.Int64
 	shapes     []routeShape
 	cache      *respCache
+	lim        *limits
 
 	listeners struct {
 		sync.Mutex
@@ -103,12 +117,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 256
 	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = sseHeartbeat
+	}
 	idem, err := openIdemStore(cfg.IdempotencyDir, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, idem: idem, log: cfg.Logger, done: make(chan struct{}), cache: newRespCache()}
-	s.svc = &Service{chain: cfg.Chain, node: cfg.Node, keys: cfg.Keys, ledger: ledger.New(), drafts: newDraftStore(),
+	s := &Server{cfg: cfg, idem: idem, log: cfg.Logger, done: make(chan struct{}), cache: newRespCache(), lim: newLimits(cfg)}
+	s.svc = &Service{chain: cfg.Chain, node: cfg.Node, keys: cfg.Keys, ledger: ledger.New(), drafts: newDraftStore(cfg.DraftsPerParticipant),
 		pending: newPendingSet(), commitTimeout: cfg.CommitTimeout, metrics: newMetrics(cfg.IoT), log: cfg.Logger,
 		blocks: newBlockCache(cfg.Chain)}
 	s.app = fiber.New(fiber.Config{
@@ -415,6 +432,9 @@ func (s *Server) wrap(r *Route) fiber.Handler {
 				return s.answerError(c, failf(PUnauthorized, "%s", detail))
 			}
 			rc.who = who
+			if wait, ok := s.lim.allow(who); !ok {
+				return s.answerError(c, rc.rateLimited(wait))
+			}
 		}
 		if r.Method == fiber.MethodPost {
 			if ct := c.Get(fiber.HeaderContentType); len(c.Body()) > 0 && ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {

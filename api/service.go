@@ -100,9 +100,12 @@ func (s *Service) Act(ctx context.Context, actor string, op receipt.Op, o ActOpt
 		return s.SubmitRaw(ctx, o.Slot.raw(), o.Async, o.Slot)
 	}
 	st, _ := s.chain.State()
-	cos := o.Cosigners
-	if cos == nil {
-		cos = requiredCosigners(st, actor, op)
+	cos := requiredCosigners(st, actor, op)
+	if o.Cosigners != nil {
+		if err := checkCosigners(st, actor, cos, o.Cosigners); err != nil {
+			return nil, err
+		}
+		cos = o.Cosigners
 	}
 	signers := []string{actor}
 	for _, c := range cos {
@@ -215,6 +218,25 @@ func (s *Service) txEvents(h int64, hash [32]byte) []receipt.Event {
 		if t.Hash == hash {
 			return t.Events
 		}
+	}
+	return nil
+}
+
+// checkCosigners refuses named co-signers the op does not need: a draft
+// may ask for the signatures its op requires (required) and, for an admin
+// quorum, any other active admin instead; never a third party's.
+func checkCosigners(st receipt.Store, actor string, required, named []string) error {
+	quorum := len(required) > 0
+	x := &receipt.Exec{Store: st}
+	admins := x.Consortium().Admins
+	for _, r := range required {
+		quorum = quorum && contains(admins, r)
+	}
+	for _, c := range named {
+		if c == actor || contains(required, c) || (quorum && contains(admins, c)) {
+			continue
+		}
+		return failf(PCosignerNotNeeded, "%s does not sign this op (it needs %v)", c, required)
 	}
 	return nil
 }

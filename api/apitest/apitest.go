@@ -50,6 +50,8 @@ type Options struct {
 	NoKeyFor []string
 	// Logger gets the API's log (default: discarded).
 	Logger *slog.Logger
+	// Limits are the API's per-participant limits (zero: its defaults).
+	Limits api.Config
 }
 
 // System is a running system.
@@ -125,7 +127,9 @@ func Start(t testing.TB, o Options) *System {
 		t.Fatal(err)
 	}
 	s.cfg = api.Config{Chain: app, Node: node, Prover: prover, Keys: keys, Tokens: api.NewTokens(byToken),
-		IdempotencyDir: o.IdempotencyDir, CommitTimeout: o.CommitTimeout, BodyLimit: o.BodyLimit, Logger: o.Logger}
+		IdempotencyDir: o.IdempotencyDir, CommitTimeout: o.CommitTimeout, BodyLimit: o.BodyLimit, Logger: o.Logger,
+		StreamsPerParticipant: o.Limits.StreamsPerParticipant, DraftsPerParticipant: o.Limits.DraftsPerParticipant,
+		RatePerS: o.Limits.RatePerS, RateBurst: o.Limits.RateBurst, StreamHeartbeat: o.Limits.StreamHeartbeat}
 	s.Direct = &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { return w.Key(id), w.Actors[id] != nil }}
 	if o.IoT {
 		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(home, "nats"), Port: bus.RandomPort})
