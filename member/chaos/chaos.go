@@ -409,9 +409,15 @@ func (r *runner) driver(k int) *apiclient.Driver {
 // bundle against the genesis, offline.
 func (r *runner) story(ctx context.Context, id string) error {
 	trader, bank := r.driver(1), r.driver(2)
-	rc, err := trader.Receipt(ctx, id)
-	if err != nil {
-		return err
+	var rc *receipt.Receipt
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if rc, err = trader.Receipt(ctx, id); err == nil {
+			break // the trader's member has the warehouse's block
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the trader's member never saw %s: %w", id, err)
+		}
 	}
 	if err := trader.Submit(ctx, []string{rc.Holder}, &receipt.InitiateTransfer{Receipt: id, Version: rc.Version, To: ledger.TraderB,
 		Deadline: time.Now().Unix() + 86400}); err != nil {
