@@ -120,6 +120,6 @@ func runBenchVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Println(string(out))
+	_, err = fmt.Fprintln(stdout, string(out))
 	return err
 }
