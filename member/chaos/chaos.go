@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,7 +102,7 @@ type proc struct {
 
 func (p *proc) client(participant string, timeout time.Duration) *apiclient.Client {
 	c := apiclient.New(p.url, p.tokens[participant])
-	c.HTTP = &httpClientWithTimeout(timeout).Client
+	c.HTTP = &http.Client{Timeout: timeout}
 	return c
 }
 
@@ -273,7 +274,7 @@ func (r *runner) startCmd(p *proc, cmd *exec.Cmd) error {
 // waitReady waits for member p's API to say ready.
 func (r *runner) waitReady(ctx context.Context, p *proc, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	hc := httpClientWithTimeout(2 * time.Second)
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		done := p.done

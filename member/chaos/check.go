@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -18,12 +17,6 @@ import (
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-type timeoutClient struct{ http.Client }
-
-func httpClientWithTimeout(d time.Duration) *timeoutClient {
-	return &timeoutClient{http.Client{Timeout: d}}
-}
 
 // issueReceipts registers a lot in a new bay of warehouse 1 and issues n
 // receipts on it, alternately to the two traders.

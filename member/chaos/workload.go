@@ -127,7 +127,7 @@ func (c *client) once(ctx context.Context) bool {
 	if err := cl.Get(ctx, "/healthz", &h); err != nil {
 		return false
 	}
-	in, op, children := c.choose(&r)
+	in, op, children := c.choose(ctx, &r)
 	if op == nil {
 		return false
 	}
@@ -137,7 +137,7 @@ func (c *client) once(ctx context.Context) bool {
 
 // choose is what the receipt's parties would do next, given what the
 // client read.
-func (c *client) choose(r *receipt.Receipt) (mInput, receipt.Op, []string) {
+func (c *client) choose(ctx context.Context, r *receipt.Receipt) (mInput, receipt.Op, []string) {
 	c.seq++
 	in := mInput{Receipt: r.ID, V: r.Version}
 	deadline := time.Now().Unix() + 86400
@@ -174,14 +174,14 @@ func (c *client) choose(r *receipt.Receipt) (mInput, receipt.Op, []string) {
 		return in, &receipt.AcceptTransfer{Receipt: r.ID, Version: r.Version}, nil
 	case receipt.StatePledgePending:
 		var p receipt.Pledge
-		if c.m.client(ledger.Regulator, 3*time.Second).Get(context.Background(), "/v1/pledges/"+r.Pledge, &p) != nil {
+		if c.m.client(ledger.Regulator, 3*time.Second).Get(ctx, "/v1/pledges/"+r.Pledge, &p) != nil {
 			return in, nil, nil
 		}
 		in.Kind, in.Actor, in.Pledge = kConfirm, p.Bank, p.ID
 		return in, &receipt.ConfirmPledge{Pledge: p.ID, ReceiptVersion: r.Version}, nil
 	case receipt.StatePledged:
 		var p receipt.Pledge
-		if c.m.client(ledger.Regulator, 3*time.Second).Get(context.Background(), "/v1/pledges/"+r.Pledge, &p) != nil {
+		if c.m.client(ledger.Regulator, 3*time.Second).Get(ctx, "/v1/pledges/"+r.Pledge, &p) != nil {
 			return in, nil, nil
 		}
 		in.Kind, in.Actor, in.Pledge = kRelease, p.Bank, p.ID
