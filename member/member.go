@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/iot/supervisor"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	toml "github.com/pelletier/go-toml/v2"
 
 	_ "github.com/lib/pq" // the read model's driver
@@ -176,15 +178,26 @@ func WriteConfig(home string, c *Config) error {
 type Member struct {
 	App  *chainengine.ReceiptApp
 	Node *chainengine.Node
-	// URL is the member's API.
-	URL string
+	// JetStream is the member's NATS (nil with Options.NoNATS).
+	JetStream jetstream.JetStream
+	// DB and Indexer are the read model (nil with Options.NoReadModel).
+	DB      *sql.DB
+	Indexer *indexer.Indexer
+	// APIConfig is the API's configuration as the member completed it;
+	// Options.BeforeAPI may add to it (a simulator, say).
+	APIConfig api.Config
+	// Server and URL are the member's API (none without api.listen).
+	Server *api.Server
+	URL    string
 
-	stops []func() error
-	once  sync.Once
+	stops   []func() error
+	stopAPI func() error
+	once    sync.Once
 }
 
 // Options are what a member gets from its host besides the config: the
-// keys it holds and the bearer tokens of its API.
+// keys it holds and the bearer tokens of its API. The No* options leave
+// a part out, for hosts (benchmarks, tests) that measure or fake it.
 type Options struct {
 	Keys   api.KeyMap
 	Tokens map[string]string // token → participant
@@ -196,15 +209,23 @@ type Options struct {
 	// Observer runs the node as a full node that does not validate
 	// (chainengine.Observe).
 	Observer bool
+	// DataDir holds the member's NATS, PostgreSQL and API data; empty:
+	// <home>/data.
+	DataDir string
+	// API is the API's configuration before the member fills in its
+	// chain, node, prover, keys, tokens and read model (limits, timeouts).
+	API api.Config
+	// BeforeAPI runs once the node, NATS, supervisors and read model are
+	// up and before the API starts.
+	BeforeAPI   func(ctx context.Context, m *Member) error
+	NoNATS      bool
+	NoReadModel bool
 }
 
 // Start starts a member's stack from its config: the node, the NATS and
 // the chain's event feed on it, the read model, the API. On error nothing
 // is left running.
 func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 	if o.ChainLogger == nil {
 		if o.ChainLogger, err = chainengine.NewLogger(os.Stderr, "*:error"); err != nil {
 			return nil, err
@@ -216,16 +237,8 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 			err = errors.Join(err, m.Stop())
 		}
 	}()
-	for _, p := range c.API.Participants {
-		if _, ok := o.Keys[p]; !ok {
-			return nil, fmt.Errorf("member: no key for participant %s", p)
-		}
-	}
-	for _, sv := range c.Supervise {
-		if _, ok := o.Keys[sv.Signer]; !ok || sv.Signer == "" {
-			return nil, fmt.Errorf("member: %s: the signer %q of %s's supervision must be one of api.participants, whose keys the member holds",
-				filepath.Join(c.Home, ConfigFile), sv.Signer, sv.Warehouse)
-		}
+	if err := checkKeys(c, o); err != nil {
+		return nil, err
 	}
 
 	// The node's config and its peers, checked before anything is opened.
@@ -248,7 +261,6 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m.App = app
 	m.stops = append(m.stops, app.Close)
 	if err := chainengine.CheckHomeChain(c.Home, app); err != nil {
 		return nil, err
@@ -265,17 +277,120 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Node = node
 	m.stops = append(m.stops, node.Stop)
+	return m, m.attach(ctx, node, c, o)
+}
+
+// Attach starts a member's services around a node its host runs (a
+// validator of an in-process localnet): NATS and the event feed, the
+// supervisors, the read model and, when c.API.Listen is set, the API.
+// Stop stops them, not the node. On error nothing is left running.
+func Attach(ctx context.Context, node *chainengine.Node, c *Config, o Options) (_ *Member, err error) {
+	m := &Member{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, m.Stop())
+		}
+	}()
+	if err := checkKeys(c, o); err != nil {
+		return nil, err
+	}
+	return m, m.attach(ctx, node, c, o)
+}
+
+// checkKeys refuses a config naming participants whose keys the member
+// does not hold.
+func checkKeys(c *Config, o Options) error {
+	for _, p := range c.API.Participants {
+		if _, ok := o.Keys[p]; !ok {
+			return fmt.Errorf("member: no key for participant %s", p)
+		}
+	}
+	for _, sv := range c.Supervise {
+		if _, ok := o.Keys[sv.Signer]; !ok || sv.Signer == "" {
+			return fmt.Errorf("member: %s: the signer %q of %s's supervision must be one of api.participants, whose keys the member holds",
+				filepath.Join(c.Home, ConfigFile), sv.Signer, sv.Warehouse)
+		}
+	}
+	return nil
+}
+
+func (m *Member) attach(ctx context.Context, node *chainengine.Node, c *Config, o Options) (err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	data := o.DataDir
+	if data == "" {
+		data = filepath.Join(c.Home, "data")
+	}
+	app, ok := node.App().(*chainengine.ReceiptApp)
+	if !ok {
+		return fmt.Errorf("member: the node runs %T, not the receipt app", node.App())
+	}
+	m.App, m.Node = app, node
 
 	// NATS and the event feed.
+	if !o.NoNATS {
+		if m.JetStream, err = m.startNATS(ctx, c, data, o.Logger); err != nil {
+			return err
+		}
+		m.goRun("event feed", o.Logger, (&Feed{Chain: app, JetStream: m.JetStream, Logger: o.Logger}).Run)
+	}
+
+	// The supervision of the member's warehouses.
+	signer := &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { k, ok := o.Keys[id]; return k, ok }}
+	if len(c.Supervise) > 0 && m.JetStream == nil {
+		return fmt.Errorf("member: supervision needs the member's NATS")
+	}
+	for _, sv := range c.Supervise {
+		sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: sv.Warehouse, Signer: sv.Signer, Chain: app, Submitter: signer,
+			JetStream: m.JetStream, Logger: o.Logger})
+		if err != nil {
+			return fmt.Errorf("member: supervisor of %s: %w", sv.Warehouse, err)
+		}
+		m.stops = append(m.stops, sup.Stop)
+	}
+
+	// The API's configuration, and the read model it queries.
+	prover, err := chainengine.NewProver(node)
+	if err != nil {
+		return err
+	}
+	cfg := o.API
+	cfg.Chain, cfg.Node, cfg.Prover, cfg.Keys, cfg.Tokens = app, node, prover, o.Keys, api.NewTokens(o.Tokens)
+	if cfg.Logger == nil {
+		cfg.Logger = o.Logger
+	}
+	if cfg.IdempotencyDir == "" && c.Home != "" {
+		cfg.IdempotencyDir = filepath.Join(data, "api", "idempotency")
+	}
+	if !o.NoReadModel {
+		if err := m.startReadModel(ctx, c, o, data); err != nil {
+			return err
+		}
+		cfg.Queries, cfg.IndexerStatus = indexer.NewQueries(m.DB), m.Indexer.Status
+	}
+	m.APIConfig = cfg
+	if o.BeforeAPI != nil {
+		if err := o.BeforeAPI(ctx, m); err != nil {
+			return err
+		}
+	}
+	if c.API.Listen != "" {
+		return m.StartAPI(c.API.Listen)
+	}
+	return nil
+}
+
+func (m *Member) startNATS(ctx context.Context, c *Config, data string, logger *slog.Logger) (jetstream.JetStream, error) {
 	var nc *nats.Conn
+	var err error
 	if c.NATS.URL != "" {
 		if nc, err = bus.Connect(ctx, c.NATS.URL); err != nil {
 			return nil, err
 		}
 	} else {
-		bo := bus.Options{StoreDir: filepath.Join(c.Home, "data", "nats"), Port: bus.RandomPort, Logger: o.Logger}
+		bo := bus.Options{StoreDir: filepath.Join(data, "nats"), Port: bus.RandomPort, Logger: logger}
 		if c.NATS.Listen != "" {
 			host, port, err := net.SplitHostPort(c.NATS.Listen)
 			if err != nil {
@@ -303,71 +418,88 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{}); err != nil {
 		return nil, err
 	}
-	m.goRun("event feed", o.Logger, (&Feed{Chain: app, JetStream: js, Logger: o.Logger}).Run)
+	return js, nil
+}
 
-	// The supervision of the member's warehouses.
-	signer := &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { k, ok := o.Keys[id]; return k, ok }}
-	for _, sv := range c.Supervise {
-		sup, err := supervisor.Start(ctx, supervisor.Config{Warehouse: sv.Warehouse, Signer: sv.Signer, Chain: app, Submitter: signer,
-			JetStream: js, Logger: o.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("member: supervisor of %s: %w", sv.Warehouse, err)
-		}
-		m.stops = append(m.stops, sup.Stop)
-	}
-
-	// The read model.
+func (m *Member) startReadModel(ctx context.Context, c *Config, o Options, data string) error {
 	db := o.DB
 	if db == nil {
 		dsn := c.ReadModel.DatabaseURL
 		if dsn == "" {
-			cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(c.Home, "data", "pg"), Fsync: true, Logger: o.Logger})
+			cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(data, "pg"), Fsync: true, Logger: o.Logger})
 			if err != nil {
-				return nil, fmt.Errorf("member: PostgreSQL: %w", err)
+				return fmt.Errorf("member: PostgreSQL: %w", err)
 			}
 			m.stops = append(m.stops, cl.Stop)
 			if err := cl.CreateDatabase(ctx, pgcluster.AppDatabase); err != nil {
-				return nil, err
+				return err
 			}
 			dsn = cl.DSN(pgcluster.AppDatabase)
 		}
+		var err error
 		if db, err = sql.Open("postgres", dsn); err != nil {
-			return nil, err
+			return err
 		}
 		m.stops = append(m.stops, db.Close)
 	}
 	if err := indexer.Migrate(ctx, db); err != nil {
-		return nil, fmt.Errorf("member: read model schema: %w", err)
+		return fmt.Errorf("member: read model schema: %w", err)
 	}
-	ix := indexer.New(db, indexer.Config{Logger: o.Logger})
+	m.DB, m.Indexer = db, indexer.New(db, indexer.Config{Logger: o.Logger})
+	ix, app := m.Indexer, m.App
 	m.goRun("indexer", o.Logger, func(ctx context.Context) error { return ix.Run(ctx, api.ChainSource{Chain: app}) })
+	return nil
+}
 
-	// The API.
-	prover, err := chainengine.NewProver(node)
-	if err != nil {
-		return nil, err
+// StartAPI serves the member's API (m.APIConfig) on listen; StopAPI
+// stops it, and Stop stops it too.
+func (m *Member) StartAPI(listen string) error {
+	if m.stopAPI != nil {
+		return fmt.Errorf("member: the API is already serving at %s", m.URL)
 	}
-	srv, err := api.New(api.Config{Chain: app, Node: node, Prover: prover, Keys: o.Keys, Tokens: api.NewTokens(o.Tokens),
-		Queries: indexer.NewQueries(db), IndexerStatus: ix.Status, IdempotencyDir: filepath.Join(c.Home, "data", "api", "idempotency"),
-		Logger: o.Logger})
+	srv, err := api.New(m.APIConfig)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	l, err := net.Listen("tcp", c.API.Listen)
+	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
-		return nil, fmt.Errorf("member: API: %w", err)
+		return fmt.Errorf("member: API: %w", err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
-	m.stops = append(m.stops, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return errors.Join(srv.Shutdown(sctx), <-served)
-	})
-	m.URL = "http://" + l.Addr().String()
-	return m, nil
+	m.Server, m.URL = srv, "http://"+l.Addr().String()
+	var once sync.Once
+	var stopErr error
+	m.stopAPI = func() error {
+		once.Do(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopErr = srv.Shutdown(sctx)
+			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				stopErr = errors.Join(stopErr, err)
+			}
+		})
+		return stopErr
+	}
+	stop := m.stopAPI
+	m.stops = append(m.stops, stop)
+	return nil
 }
+
+// StopAPI stops the API; the rest of the stack keeps running.
+func (m *Member) StopAPI() error {
+	stop := m.stopAPI
+	m.stopAPI = nil
+	if stop == nil {
+		return nil
+	}
+	return stop()
+}
+
+// Defer adds stop to what Stop stops, before the parts already running
+// (a host's simulator on the member's NATS, say).
+func (m *Member) Defer(stop func() error) { m.stops = append(m.stops, stop) }
 
 // goRun runs a part of the stack until Stop.
 func (m *Member) goRun(what string, logger *slog.Logger, run func(context.Context) error) {

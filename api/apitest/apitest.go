@@ -9,16 +9,12 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"github.com/nats-io/nats.go/jetstream"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,8 +24,8 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
-	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
 	"github.com/ewrchain/ewr/simulators/iotsim"
 )
 
@@ -73,10 +69,8 @@ type System struct {
 	Bus    jetstream.JetStream
 	Direct *chainengine.Client
 
-	cfg     api.Config
-	ixStop  context.CancelFunc
-	ixDone  chan struct{}
-	stopCur func()
+	// Member is the stack around node 0 (member.Attach).
+	Member *member.Member
 }
 
 // Start starts a system; t's cleanup stops it.
@@ -121,104 +115,55 @@ func Start(t testing.TB, o Options) *System {
 		byToken[tok] = id
 	}
 	node := ln.Node(0)
-	app := node.App().(*chainengine.ReceiptApp)
-	prover, err := chainengine.NewProver(node)
+	s.Direct = &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { return w.Key(id), w.Actors[id] != nil }}
+	mo := member.Options{Keys: keys, Tokens: byToken, Logger: o.Logger, DataDir: home, NoNATS: !o.IoT, NoReadModel: !o.ReadModel,
+		API: api.Config{IdempotencyDir: o.IdempotencyDir, CommitTimeout: o.CommitTimeout, BodyLimit: o.BodyLimit, Logger: o.Logger,
+			StreamsPerParticipant: o.Limits.StreamsPerParticipant, DraftsPerParticipant: o.Limits.DraftsPerParticipant,
+			RatePerS: o.Limits.RatePerS, RateBurst: o.Limits.RateBurst, StreamHeartbeat: o.Limits.StreamHeartbeat}}
+	if o.ReadModel {
+		mo.DB = pgtest.ForTest(t)
+	}
+	if o.IoT {
+		// The simulated devices play the world's warehouses and run their
+		// supervisors on the member's NATS.
+		mo.BeforeAPI = func(ctx context.Context, m *member.Member) error {
+			sim, err := iotsim.Start(context.Background(), iotsim.Config{World: w, Chain: m.App, JetStream: m.JetStream, Logger: o.Logger,
+				Submitter: s.Direct})
+			if err != nil {
+				return err
+			}
+			m.Defer(sim.Stop)
+			s.IoT, s.Bus = sim, m.JetStream
+			m.APIConfig.Simulator, m.APIConfig.IoT = sim, sim
+			return nil
+		}
+	}
+	m, err := member.Attach(ctx, node, &member.Config{}, mo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cfg = api.Config{Chain: app, Node: node, Prover: prover, Keys: keys, Tokens: api.NewTokens(byToken),
-		IdempotencyDir: o.IdempotencyDir, CommitTimeout: o.CommitTimeout, BodyLimit: o.BodyLimit, Logger: o.Logger,
-		StreamsPerParticipant: o.Limits.StreamsPerParticipant, DraftsPerParticipant: o.Limits.DraftsPerParticipant,
-		RatePerS: o.Limits.RatePerS, RateBurst: o.Limits.RateBurst, StreamHeartbeat: o.Limits.StreamHeartbeat}
-	s.Direct = &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { return w.Key(id), w.Actors[id] != nil }}
-	if o.IoT {
-		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(home, "nats"), Port: bus.RandomPort})
-		if err != nil {
-			t.Fatal(err)
+	t.Cleanup(func() {
+		if err := m.Stop(); err != nil {
+			t.Errorf("apitest: stop: %v", err)
 		}
-		t.Cleanup(ns.Shutdown)
-		nc, err := ns.Connect(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := bus.JetStream(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sim, err := iotsim.Start(context.Background(), iotsim.Config{World: w, Chain: app, JetStream: js, Logger: o.Logger,
-			Submitter: s.Direct})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := sim.Stop(); err != nil {
-				t.Errorf("apitest: iot: %v", err)
-			}
-		})
-		s.IoT, s.Bus = sim, js
-		s.cfg.Simulator, s.cfg.IoT = sim, sim
-	}
-	if o.ReadModel {
-		s.DB = pgtest.ForTest(t)
-		if err := indexer.Migrate(ctx, s.DB); err != nil {
-			t.Fatal(err)
-		}
-		s.Indexer = indexer.New(s.DB, indexer.Config{Logger: o.Logger})
-		ixCtx, stop := context.WithCancel(context.Background())
-		s.ixStop, s.ixDone = stop, make(chan struct{})
-		go func() {
-			defer close(s.ixDone)
-			_ = s.Indexer.Run(ixCtx, api.ChainSource{Chain: app})
-		}()
-		t.Cleanup(func() { stop(); <-s.ixDone })
-		s.cfg.Queries = indexer.NewQueries(s.DB)
-		s.cfg.IndexerStatus = s.Indexer.Status
-	}
+	})
+	s.Member, s.DB, s.Indexer = m, m.DB, m.Indexer
 	s.StartServer()
 	return s
 }
 
 // StartServer starts (or restarts, after StopServer) the API.
 func (s *System) StartServer() {
-	t := s.t
-	t.Helper()
-	srv, err := api.New(s.cfg)
-	if err != nil {
-		t.Fatal(err)
+	s.t.Helper()
+	if err := s.Member.StartAPI("127.0.0.1:0"); err != nil {
+		s.t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Server, s.URL = srv, "http://"+l.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			s.stop(srv, done)
-		}
-	})
-	s.stopCur = func() { stopped = true; s.stop(srv, done) }
-}
-
-func (s *System) stop(srv *api.Server, done chan error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		var b strings.Builder
-		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
-		s.t.Errorf("apitest: shutdown: %v\n%s", err, b.String())
-	}
-	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.t.Errorf("apitest: serve: %v", err)
-	}
+	s.Server, s.URL = s.Member.Server, s.Member.URL
 }
 
 // Config is the API's configuration, for tests that start a second
 // server on the same chain.
-func (s *System) Config() api.Config { return s.cfg }
+func (s *System) Config() api.Config { return s.Member.APIConfig }
 
 // Serve serves a server on a random port until the test ends and returns
 // its URL.
@@ -242,7 +187,11 @@ func Serve(t testing.TB, srv *api.Server) string {
 }
 
 // StopServer stops the API (the chain keeps running).
-func (s *System) StopServer() { s.stopCur() }
+func (s *System) StopServer() {
+	if err := s.Member.StopAPI(); err != nil {
+		s.t.Errorf("apitest: stop the API: %v", err)
+	}
+}
 
 // Client returns a client acting as participant.
 func (s *System) Client(participant string) *apiclient.Client {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -25,6 +24,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/internal/machine"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
 	"github.com/valyala/fasthttp"
 )
 
@@ -139,23 +139,19 @@ func runBenchAPI(ctx context.Context, args []string) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var servers []string
 	for i, nd := range ln.Nodes() {
-		srv, err := api.New(api.Config{Chain: nd.App().(*chainengine.ReceiptApp), Node: nd, Keys: api.KeyMap{}, Tokens: api.NewTokens(byToken),
-			Logger: quiet, CommitTimeout: time.Minute})
+		// Each node's member stack with only its API: the benchmark
+		// measures the write and read paths, not NATS or the read model.
+		mc := &member.Config{}
+		mc.API.Listen = "127.0.0.1:0"
+		m, err := member.Attach(ctx, nd, mc, member.Options{Keys: api.KeyMap{}, Tokens: byToken, Logger: quiet, NoNATS: true, NoReadModel: true,
+			API: api.Config{CommitTimeout: time.Minute}})
 		if err != nil {
 			return err
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		go srv.Serve(l)
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		servers = append(servers, l.Addr().String())
-		progress("API %d on %s (node %d)", i, l.Addr(), i)
+		defer m.Stop()
+		addr := strings.TrimPrefix(m.URL, "http://")
+		servers = append(servers, addr)
+		progress("API %d on %s (node %d)", i, addr, i)
 	}
 	clients := make([]*fasthttp.HostClient, len(servers))
 	for i, a := range servers {

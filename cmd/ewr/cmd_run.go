@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ewrchain/ewr/api"
@@ -26,7 +23,6 @@ import (
 	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/simulators/iotsim"
 	_ "github.com/lib/pq" // the read model's driver
-	"github.com/nats-io/nats.go"
 )
 
 func init() {
@@ -156,102 +152,6 @@ func runSystem(ctx context.Context, args []string) error {
 	}
 	client := &chainengine.Client{Node: node, Keys: func(id string) (ed25519.PrivateKey, bool) { k, ok := keys[id]; return k, ok }}
 
-	// NATS: embedded unless an external server is named.
-	connectNATS := func(ctx context.Context) (*nats.Conn, error) { return bus.Connect(ctx, *natsURL) }
-	if *natsURL == "" {
-		ns, err := bus.StartEmbedded(bus.Options{StoreDir: filepath.Join(data, "nats"), Port: bus.RandomPort, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("embedded NATS: %w", err)
-		}
-		stops = append(stops, func() error { say("stopping NATS"); ns.Shutdown(); return nil })
-		say("embedded NATS (JetStream, fsync on every write) at %s", ns.ClientURL())
-		connectNATS = func(ctx context.Context) (*nats.Conn, error) { return ns.Connect(ctx) }
-	} else {
-		say("external NATS at %s", *natsURL)
-	}
-
-	// PostgreSQL and the read model.
-	pgDir := filepath.Join(data, "pg")
-	if os.Getenv("DATABASE_URL") != "" {
-		say("read model in the PostgreSQL of DATABASE_URL")
-	} else {
-		say("starting a private PostgreSQL cluster in %s", pgDir)
-	}
-	dsn, stopPG, err := pgcluster.Open(ctx, pgDir)
-	if err != nil {
-		return fmt.Errorf("PostgreSQL: %w", err)
-	}
-	stops = append(stops, func() error { say("stopping PostgreSQL"); stopPG(); return nil })
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		return err
-	}
-	stops = append(stops, db.Close)
-	if err := indexer.Migrate(ctx, db); err != nil {
-		return fmt.Errorf("read model schema: %w", err)
-	}
-	ix := indexer.New(db, indexer.Config{Logger: logger})
-	ixCtx, ixStop := context.WithCancel(context.Background())
-	var ixWG sync.WaitGroup
-	ixWG.Add(1)
-	go func() {
-		defer ixWG.Done()
-		if err := ix.Run(ixCtx, api.ChainSource{Chain: app}); err != nil && ixCtx.Err() == nil {
-			say("the indexer stopped: %v (see %s)", err, ewrLog.Name())
-		}
-	}()
-	stops = append(stops, func() error { say("stopping the indexer"); ixStop(); ixWG.Wait(); return nil })
-	waitIndexer(ctx, ix, app, say)
-
-	// The chain's committed events on this member's NATS, for its own
-	// systems: stream EWR_EVENTS, subjects ewr.events.<type>.
-	feedNC, err := connectNATS(ctx)
-	if err != nil {
-		return fmt.Errorf("NATS: %w", err)
-	}
-	stops = append(stops, func() error { feedNC.Close(); return nil })
-	feedJS, err := bus.JetStream(feedNC)
-	if err != nil {
-		return err
-	}
-	if err := bus.EnsureStreams(ctx, feedJS, bus.StreamOptions{}); err != nil {
-		return err
-	}
-	feedCtx, feedStop := context.WithCancel(context.Background())
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
-		if err := (&member.Feed{Chain: app, JetStream: feedJS, Logger: logger}).Run(feedCtx); err != nil {
-			say("the event feed stopped: %v (see %s)", err, ewrLog.Name())
-		}
-	}()
-	stops = append(stops, func() error { feedStop(); <-feedDone; return nil })
-	say("the chain's events on NATS: stream %s, subjects %s.<type>", bus.EventsStream, bus.EventsRoot)
-
-	// The simulated warehouse and its supervision.
-	var sim *iotsim.System
-	if !*noIoT {
-		nc, err := connectNATS(ctx)
-		if err != nil {
-			return fmt.Errorf("NATS: %w", err)
-		}
-		stops = append(stops, func() error { nc.Close(); return nil })
-		js, err := bus.JetStream(nc)
-		if err != nil {
-			return err
-		}
-		sim, err = iotsim.Start(ctx, iotsim.Config{World: world, Chain: app, Submitter: client, JetStream: js, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("simulated devices: %w", err)
-		}
-		stops = append(stops, func() error { say("stopping the devices and the IoT supervisors"); return sim.Stop() })
-		var whs []string
-		for _, w := range world.Genesis.Warehouses {
-			whs = append(whs, w.ID)
-		}
-		say("simulated devices (weighbridge, bay load cells, cameras, door seals) and IoT supervisors for %s", strings.Join(whs, ", "))
-	}
-
 	// Who may act: a random token per participant, kept across restarts.
 	pfile := filepath.Join(data, participantsRel)
 	entries, err := ensureParticipants(pfile, world)
@@ -264,34 +164,57 @@ func runSystem(ctx context.Context, args []string) error {
 		byToken[e.Token], tokens[e.ID] = e.ID, e.Token
 	}
 
-	// The API.
-	prover, err := chainengine.NewProver(node)
+	// The member's stack around validator 0: NATS (embedded unless one is
+	// named) with the chain's event feed, the read model, the simulated
+	// warehouse with its supervision, the API.
+	mc := &member.Config{}
+	mc.NATS.URL = *natsURL
+	mc.API.Listen = *addr
+	if *natsURL == "" {
+		say("embedded NATS (JetStream, fsync on every write), data in %s", filepath.Join(data, "nats"))
+	} else {
+		say("external NATS at %s", *natsURL)
+	}
+	if raw := os.Getenv("DATABASE_URL"); raw != "" {
+		u, err := pgcluster.ParseDatabaseURL(raw)
+		if err != nil {
+			return err
+		}
+		mc.ReadModel.DatabaseURL = u.String()
+		say("read model in the PostgreSQL of DATABASE_URL")
+	} else {
+		say("starting a private PostgreSQL cluster in %s", filepath.Join(data, "pg"))
+	}
+	var sim *iotsim.System
+	m, err := member.Attach(ctx, node, mc, member.Options{Keys: keys, Tokens: byToken, Logger: logger, DataDir: data,
+		API: api.Config{IdempotencyDir: filepath.Join(data, "api", "idempotency")},
+		BeforeAPI: func(ctx context.Context, m *member.Member) error {
+			say("the chain's events on NATS: stream %s, subjects %s.<type>", bus.EventsStream, bus.EventsRoot)
+			waitIndexer(ctx, m.Indexer, app, say)
+			if *noIoT {
+				return nil
+			}
+			var err error
+			if sim, err = iotsim.Start(ctx, iotsim.Config{World: world, Chain: app, Submitter: client, JetStream: m.JetStream, Logger: logger}); err != nil {
+				return fmt.Errorf("simulated devices: %w", err)
+			}
+			m.Defer(func() error { say("stopping the devices and the IoT supervisors"); return sim.Stop() })
+			var whs []string
+			for _, w := range world.Genesis.Warehouses {
+				whs = append(whs, w.ID)
+			}
+			say("simulated devices (weighbridge, bay load cells, cameras, door seals) and IoT supervisors for %s", strings.Join(whs, ", "))
+			m.APIConfig.IoT, m.APIConfig.Simulator = sim, sim
+			return nil
+		}})
 	if err != nil {
+		if strings.Contains(err.Error(), "member: API") {
+			err = fmt.Errorf("%w (another ewr run? pass --addr)", err)
+		}
 		return err
 	}
-	cfg := api.Config{Chain: app, Node: node, Prover: prover, Keys: keys, Tokens: api.NewTokens(byToken),
-		Queries: indexer.NewQueries(db), IndexerStatus: ix.Status, IdempotencyDir: filepath.Join(data, "api", "idempotency"), Logger: logger}
-	if sim != nil {
-		cfg.IoT, cfg.Simulator = sim, sim
-	}
-	srv, err := api.New(cfg)
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", *addr)
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return fmt.Errorf("API: %w (another ewr run? pass --addr)", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	stops = append(stops, func() error {
-		say("stopping the API")
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return errors.Join(srv.Shutdown(sctx), <-served)
-	})
-	url := "http://" + l.Addr().String()
+	stops = append(stops, func() error { say("stopping the API, the IoT supervision, the read model and NATS"); return m.Stop() })
+	url := m.URL
 	fmt.Fprintf(stdout, "\newr is running.\n  API          %s  (OpenAPI: %s/v1/openapi.json)\n  participants %s  (id, role, name, bearer token)\n  data         %s  (logs in %s)\n\n",
 		url, url, pfile, data, filepath.Join(data, "logs"))
 
@@ -308,12 +231,7 @@ func runSystem(ctx context.Context, args []string) error {
 	fmt.Fprintf(stdout, "\nThe system keeps running for you to explore: %s with a token from %s, or the CLI:\n", url, pfile)
 	fmt.Fprintln(stdout, "  ewr receipt list --as trader-a       ewr draft list --as bank-a --awaiting true")
 	fmt.Fprintln(stdout, "Ctrl-C stops everything cleanly; `make run` again resumes the same data.")
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		say("the API stopped: %v", err)
-		served <- err
-	}
+	<-ctx.Done()
 	say("stopping (Ctrl-C)")
 	return stopAll()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/iot/supervisor"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/member"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
 	"github.com/ewrchain/ewr/warehouse"
@@ -156,23 +157,14 @@ func RunIoTBench(ctx context.Context, cfg IoTBenchConfig) (*IoTBenchResult, erro
 		return nil, err
 	}
 	defer ln.Stop()
-	ns, err := bus.StartEmbedded(bus.Options{StoreDir: home + "/nats", Port: bus.RandomPort})
+	// Node 0's member stack with only its NATS: the supervisors measured
+	// below are the benchmark's own.
+	mem, err := member.Attach(ctx, ln.Node(0), &member.Config{}, member.Options{DataDir: home, NoReadModel: true})
 	if err != nil {
 		return nil, err
 	}
-	defer ns.Shutdown()
-	nc, err := ns.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	js, err := bus.JetStream(nc)
-	if err != nil {
-		return nil, err
-	}
-	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{}); err != nil {
-		return nil, err
-	}
+	defer mem.Stop()
+	js := mem.JetStream
 	app := ln.Node(0).App().(*chainengine.ReceiptApp)
 	client := &chainengine.Client{Node: ln.Node(0), Keys: func(id string) (ed25519.PrivateKey, bool) {
 		a, ok := w.Actors[id]
