@@ -1,6 +1,7 @@
 package member
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -25,6 +26,8 @@ import (
 	"github.com/ewrchain/ewr/indexer/pgcluster"
 	"github.com/ewrchain/ewr/iot/bus"
 	"github.com/ewrchain/ewr/iot/supervisor"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	toml "github.com/pelletier/go-toml/v2"
@@ -154,7 +157,7 @@ func LoadConfig(home string) (*Config, error) {
 	dec := toml.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(home, ConfigFile), err)
+		return nil, tomlError(filepath.Join(home, ConfigFile), err)
 	}
 	c.Home = home
 	if c.API.Listen == "" {
@@ -315,6 +318,22 @@ func checkKeys(c *Config, o Options) error {
 	return nil
 }
 
+// checkChainKeys refuses a key the chain does not hold for its
+// participant: a key file made for another chain, or one rotated since.
+func checkChainKeys(c *Config, o Options, app *chainengine.ReceiptApp) error {
+	st, _ := app.State()
+	for _, p := range c.API.Participants {
+		rec, ok := ledger.Get[receipt.Participant](st, receipt.ParticipantKey(p))
+		if !ok {
+			return fmt.Errorf("member: %s: api.participants names %s, who is not a participant of this chain", filepath.Join(c.Home, ConfigFile), p)
+		}
+		if pub, _ := o.Keys[p].Public().(ed25519.PublicKey); !bytes.Equal(pub, rec.PubKey[:]) {
+			return fmt.Errorf("member: the key this member holds for %s is not the one the chain has for it (a key of another chain, or rotated since)", p)
+		}
+	}
+	return nil
+}
+
 func (m *Member) attach(ctx context.Context, node *chainengine.Node, c *Config, o Options) (err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -328,6 +347,9 @@ func (m *Member) attach(ctx context.Context, node *chainengine.Node, c *Config, 
 		return fmt.Errorf("member: the node runs %T, not the receipt app", node.App())
 	}
 	m.App, m.Node = app, node
+	if err := checkChainKeys(c, o, app); err != nil {
+		return err
+	}
 
 	// NATS and the event feed.
 	if !o.NoNATS {

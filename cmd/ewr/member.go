@@ -21,7 +21,7 @@ import (
 //
 //	ewr.toml            the member's NATS, read model and API (member.Config)
 //	config/, data/      the CometBFT node and every store of the member
-//	keys/<id>.json      the keys of the participants it acts for (ewr keys new)
+//	keys/<id>.key.json  the keys of the participants it acts for (ewr keys new)
 //	participants.json   its API's bearer tokens for them
 
 // memberParticipantsFile is the API tokens of a member's participants.
@@ -37,13 +37,13 @@ func memberOptions(c *member.Config, demo bool) (member.Options, string, error) 
 			keys[p] = ledger.DemoKey(ledger.DemoSeed, p)
 			continue
 		}
-		kf, key, err := loadKeyFile(filepath.Join(c.Home, "keys", p+".json"))
+		kf, key, err := loadKeyFile(memberKeyFile(c.Home, p))
 		if err != nil {
 			return member.Options{}, "", fmt.Errorf("member %s: the key of %s: %w (make it with: ewr keys new --participant %s --dir %s)",
 				c.Home, p, err, p, filepath.Join(c.Home, "keys"))
 		}
 		if kf.Participant != p {
-			return member.Options{}, "", fmt.Errorf("member %s: keys/%s.json is %q's key", c.Home, p, kf.Participant)
+			return member.Options{}, "", fmt.Errorf("member %s: %s is %q's key", c.Home, memberKeyFile(c.Home, p), kf.Participant)
 		}
 		keys[p] = key
 	}
@@ -70,6 +70,17 @@ func memberOptions(c *member.Config, demo bool) (member.Options, string, error) 
 		return member.Options{}, "", err
 	}
 	return member.Options{Keys: keys, Tokens: tokens}, path, nil
+}
+
+// memberKeyFile is where a member's home keeps a participant's key:
+// keys/<id>.key.json, as `ewr keys new --participant ID --dir HOME/keys`
+// writes it (keys/<id>.json, if only that exists).
+func memberKeyFile(home, participant string) string {
+	p := filepath.Join(home, "keys", participant+".key.json")
+	if old := filepath.Join(home, "keys", participant+".json"); !fileExists(p) && fileExists(old) {
+		return old
+	}
+	return p
 }
 
 // runMember runs the member whose ewr.toml is in home until ctx ends.
@@ -122,17 +133,31 @@ func demoMembers(n int) [][]string {
 	return out
 }
 
+// demoSupervision is, for each member's share of the demo world's
+// participants, the warehouses it supervises: those whose collateral
+// manager it serves, signing as that manager.
+func demoSupervision(shares [][]string) [][]member.Supervision {
+	world := ledger.NewWorld(ledger.DemoSeed, 0)
+	out := make([][]member.Supervision, len(shares))
+	for k, share := range shares {
+		for _, w := range world.Genesis.Warehouses {
+			if slices.Contains(share, w.CollateralManager) {
+				out[k] = append(out[k], member.Supervision{Warehouse: w.ID, Signer: w.CollateralManager})
+			}
+		}
+	}
+	return out
+}
+
 // writeMemberConfigs writes each testnet home's ewr.toml: its API on
-// apiBase+k (0: a free port at start), and its share of the participants.
-// With hosts, member k is on hosts[k]: its API at apiBase and its embedded
-// NATS at 4222 there.
-func writeMemberConfigs(homes, hosts []string, apiBase int) error {
-	shares := demoMembers(len(homes))
+// apiBase+k (0: a free port at start), its participants and the
+// warehouses it supervises. With hosts, member k is on hosts[k]: its API
+// at apiBase and its embedded NATS at 4222 there.
+func writeMemberConfigs(homes, hosts []string, apiBase int, shares [][]string, supervise [][]member.Supervision) error {
 	peers, err := member.PeersOf(homes)
 	if err != nil {
 		return err
 	}
-	world := ledger.NewWorld(ledger.DemoSeed, 0)
 	for k, h := range homes {
 		var c member.Config
 		c.Peers = member.Others(peers, k)
@@ -145,13 +170,7 @@ func writeMemberConfigs(homes, hosts []string, apiBase int) error {
 			c.API.Listen = fmt.Sprintf("127.0.0.1:%d", apiBase+k)
 		}
 		c.API.Participants = shares[k]
-		// The warehouses' member supervises their devices, signing as each
-		// warehouse's collateral manager.
-		for _, w := range world.Genesis.Warehouses {
-			if slices.Contains(shares[k], w.CollateralManager) {
-				c.Supervise = append(c.Supervise, member.Supervision{Warehouse: w.ID, Signer: w.CollateralManager})
-			}
-		}
+		c.Supervise = supervise[k]
 		if err := member.WriteConfig(h, &c); err != nil {
 			return err
 		}
