@@ -13,6 +13,9 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/indexer/pgcluster/pgtest"
 	"github.com/ewrchain/ewr/internal/testkit"
+	"github.com/ewrchain/ewr/iot"
+	"github.com/ewrchain/ewr/iot/bus"
+	"github.com/ewrchain/ewr/iot/device"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/member"
 	"github.com/ewrchain/ewr/receipt"
@@ -41,6 +44,7 @@ func TestMembersAcrossHomes(t *testing.T) {
 	drivers := make([]*apiclient.Driver, 5)
 	apps := make([]*chainengine.ReceiptApp, 5)
 	nodes := make([]*chainengine.Node, 5)
+	members := make([]*member.Member, 5)
 	held := map[string]int{} // participant → member
 	for k := range 5 {
 		home := filepath.Join(out, fmt.Sprintf("node%d", k))
@@ -62,7 +66,7 @@ func TestMembersAcrossHomes(t *testing.T) {
 		if len(c.API.Participants) > 0 {
 			drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
 		}
-		apps[k], nodes[k] = m.App, m.Node
+		apps[k], nodes[k], members[k] = m.App, m.Node, m
 	}
 	wh, tr, bk := held[ledger.Operator], held[ledger.TraderA], held[ledger.BankA]
 	require.Equal(t, held[ledger.Operator], held[ledger.Inspector], "the warehouse's people share a member")
@@ -148,4 +152,24 @@ func TestMembersAcrossHomes(t *testing.T) {
 	}
 	assert.False(t, signers[4], "the observer signed a commit")
 	assert.GreaterOrEqual(t, len(signers), 3, "the validators that signed: %v", signers)
+
+	// The bay's load cell, on the warehouse's member's NATS, weighs 5 t
+	// gone from LOT-M's bay: that member's supervisor proves the breach on
+	// chain, and the bank's member sees the lot in alarm.
+	lc := ledger.Warehouse1 + "-LC-01"
+	sg := device.NewSigner(lc, ledger.Warehouse1, ledger.DemoBays[0], ledger.DemoKey(ledger.DemoSeed, "device/"+lc), 1)
+	for range 4 {
+		sr, err := sg.Sign(iot.Reading{Weight: &iot.BayWeight{Qty: ledger.DemoBayTareKg + 20_000, Unit: "kg", Stable: true}}, time.Now())
+		require.NoError(t, err)
+		msg, err := sg.Message(&sr)
+		require.NoError(t, err)
+		_, _, err = bus.Publish(ctx, members[wh].JetStream, msg.Subject, msg.MsgID, msg.Data)
+		require.NoError(t, err)
+		time.Sleep(200 * time.Millisecond)
+	}
+	testkit.PollTrue(t, time.Minute, "the bank's member has LOT-M in alarm", func() bool {
+		st, _ := apps[bk].State()
+		l, ok := ledger.Get[warehouse.Lot](st, warehouse.LotKey("LOT-M"))
+		return ok && l.Health == warehouse.HealthAlarm
+	})
 }
