@@ -29,7 +29,7 @@ func runBenchChain(ctx context.Context, args []string) error {
 	timeoutPropose := fs.Duration("timeout-propose", 0, "override consensus.timeout_propose (0: the tuned default)")
 	home := fs.String("home", "", "run in this directory and keep it (default: a fresh temporary one)")
 	logLevel := fs.String("log-level", "none", logLevelUsage)
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file (with --netns: of node 0's process)")
 	members := fs.Int("members", 0, "validators as members, each its own process (same as --validators; with --netns each in its own namespace)")
 	netns := fs.Bool("netns", false, "run each validator as its own process in its own network namespace, then the in-process localnet, and report both")
 	rtt := fs.Duration("rtt", 0, "with --netns: round-trip time to add between members (tc netem; not applied where the kernel has no netem)")
@@ -115,7 +115,9 @@ func benchChainNetns(ctx context.Context, cfg chainengine.BenchConfig, appName s
 	if rtt > 0 {
 		fmt.Fprintf(os.Stderr, "bench chain: --rtt %s: this kernel's tc has no netem; the members' links are not delayed\n", rtt)
 	}
-	nb := &chaos.NetBench{Validators: cfg.Validators, Binary: bin, App: appName, Config: cfg, Octet: 240 + os.Getpid()%10, Log: os.Stderr}
+	nb := &chaos.NetBench{Validators: cfg.Validators, Binary: bin, App: appName, Config: cfg, Octet: 240 + os.Getpid()%10, Log: os.Stderr,
+		NodeProfile: cfg.CPUProfile}
+	cfg.CPUProfile = nil // the namespaced node 0's profile, not the in-process run's
 	res, err := nb.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("bench chain --netns: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,6 +26,9 @@ type NetBench struct {
 	// Octet picks the namespaces' subnet (10.231.<octet>.0/24).
 	Octet int
 	Log   io.Writer
+	// NodeProfile, if set, gets a CPU profile of node 0's process over
+	// the measured window (CometBFT's pprof listener on its namespace).
+	NodeProfile io.Writer
 }
 
 // Run sets up the namespaces and nodes, runs the benchmark and removes
@@ -64,6 +68,9 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 			return nil, err
 		}
 		cfg.RPC.ListenAddress = "tcp://" + net.JoinHostPort(hosts[k], "26657")
+		if k == 0 && b.NodeProfile != nil {
+			cfg.RPC.PprofListenAddress = net.JoinHostPort(hosts[k], "6060")
+		}
 		if err := chainengine.WriteConfig(cfg); err != nil {
 			return nil, err
 		}
@@ -94,6 +101,16 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 	cfg := b.Config
 	cfg.Targets = remote.Targets()
 	cfg.Validators = b.Validators
+	cfg.CPUProfile = nil
+	if b.NodeProfile != nil {
+		profiled := make(chan error, 1)
+		go func() { profiled <- fetchProfile(ctx, "http://"+net.JoinHostPort(hosts[0], "6060"), cfg.Warmup, cfg.Duration, b.NodeProfile) }()
+		defer func() {
+			if err := <-profiled; err != nil && b.Log != nil {
+				fmt.Fprintf(b.Log, "node 0's CPU profile: %v\n", err)
+			}
+		}()
+	}
 	if b.Log != nil {
 		fmt.Fprintf(b.Log, "%d validators, each a process in its own namespace (%s.*)\n", b.Validators, nt.subnet)
 	}
@@ -104,4 +121,30 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 func (r *runner) startNode(p *proc, app string) error {
 	cmd := r.net.Command(p.k, r.o.Binary, "node", "--app", app, "--demo", "--log-level", "error", "--home", p.home)
 	return r.startCmd(p, cmd)
+}
+
+// fetchProfile takes node's CPU profile over the measured window: after
+// the warm-up (and the txs' signing, which takes a few seconds more),
+// for most of the window.
+func fetchProfile(ctx context.Context, base string, warmup, window time.Duration, w io.Writer) error {
+	secs := max(int((window-5*time.Second).Seconds()), 1)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(warmup + 5*time.Second):
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
 }
