@@ -104,7 +104,9 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 	cfg.CPUProfile = nil
 	if b.NodeProfile != nil {
 		profiled := make(chan error, 1)
-		go func() { profiled <- fetchProfile(ctx, "http://"+net.JoinHostPort(hosts[0], "6060"), cfg.Warmup, cfg.Duration, b.NodeProfile) }()
+		go func() {
+			profiled <- fetchProfile(ctx, "http://"+net.JoinHostPort(hosts[0], "6060"), cfg.Warmup, cfg.Duration, b.NodeProfile)
+		}()
 		defer func() {
 			if err := <-profiled; err != nil && b.Log != nil {
 				fmt.Fprintf(b.Log, "node 0's CPU profile: %v\n", err)
@@ -127,7 +129,7 @@ func (r *runner) startNode(p *proc, app string) error {
 // the warm-up (and the txs' signing, which takes a few seconds more),
 // for most of the window.
 func fetchProfile(ctx context.Context, base string, warmup, window time.Duration, w io.Writer) error {
-	secs := max(int((window-5*time.Second).Seconds()), 1)
+	secs := max(int((window - 5*time.Second).Seconds()), 1)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
