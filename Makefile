@@ -6,7 +6,7 @@ RACE_PKGS := ./chainengine/... ./iot/... ./indexer/... ./api/... ./simulators/..
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build deps vet bench soak fuzz chaos clean
+.PHONY: run test build deps vet bench soak fuzz chaos clean web
 
 # Fuzz targets over every decoder that takes outside bytes: package and target.
 FUZZ_TARGETS := ./chainengine:FuzzDecodeTx ./chainengine:FuzzProofBundle ./ledger:FuzzDecodeOp \
@@ -41,15 +41,28 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-build: deps
+build: deps web
 	@mkdir -p bin
 	$(GO) build -o $(BIN) ./cmd/ewr
 
-## deps: what Go does not fetch by itself (PostgreSQL's server binaries)
+## web: the offline verifier page's WebAssembly and Go's wasm_exec.js, embedded
+## into the binary (api/web/static; not committed)
+WEB := api/web/static
+web:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WEB)/verify.wasm ./chainengine/bundle/wasm
+	gzip -9 -n -f $(WEB)/verify.wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WEB)/wasm_exec.js
+
+## deps: what Go does not fetch by itself (PostgreSQL's server binaries, and
+## Chromium for the browser tests)
 deps:
 	@if ! command -v pg_config >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing PostgreSQL server binaries (the tests and make run start a private cluster)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$EWR_CHROMIUM" ]; then \
+		echo "installing Chromium (the browser tests drive it headless)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 	@$(GO) mod download
 

@@ -68,6 +68,17 @@ func (s *Server) metricsHandler(rc *reqCtx) error {
 	return nil
 }
 
+func (s *Server) verifyPage(rc *reqCtx) error {
+	page, err := s.verifier()
+	if err != nil {
+		rc.c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return rc.c.Status(http.StatusServiceUnavailable).SendString(err.Error())
+	}
+	rc.c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	rc.c.Set(fiber.HeaderCacheControl, "no-cache")
+	return rc.c.Status(http.StatusOK).Send(page)
+}
+
 func (s *Server) openapiHandler(rc *reqCtx) error {
 	rc.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return rc.c.Status(http.StatusOK).Send(s.openapi)

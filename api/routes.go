@@ -54,6 +54,9 @@ func (s *Server) routeTable() []*Route {
 			Status: 200, handler: s.metricsHandler},
 		{Method: fiber.MethodGet, Path: "/v1/openapi.json", Tag: "service", Summary: "this document", Public: true,
 			Status: 200, handler: s.openapiHandler},
+		{Method: fiber.MethodGet, Path: "/verify", Tag: "service", Public: true, Status: 200, handler: s.verifyPage,
+			Summary: "the offline proof verifier: one self-contained HTML page (WebAssembly inside) that checks a bundle against a genesis the bank pins, " +
+				"with no request to any node; save it to disk and open it there"},
 		getR("/v1/status", "service", "status", "the chain's height and time, the read model's progress, who the token is", typ[StatusView](), s.status),
 		getR("/v1/me", "service", "me", "the participant this token acts for", typ[Me](), s.me),
 

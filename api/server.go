@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/api/snake"
+	"github.com/ewrchain/ewr/api/web"
 	"github.com/ewrchain/ewr/indexer"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
@@ -78,7 +79,9 @@ type Server struct {
 	idem    *idemStore
 	routes  []*Route
 	openapi []byte
-	log     *slog.Logger
+	// verifier is the /verify page, rendered once on first request.
+	verifier func() ([]byte, error)
+	log      *slog.Logger
 
 	done     chan struct{} // closed by Shutdown: event streams end
 	stopOnce sync.Once
@@ -155,6 +158,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.openapi = doc
+	s.verifier = sync.OnceValues(web.VerifyPage)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.reqs, s.cancelReqs = context.WithCancel(context.Background())

@@ -434,19 +434,11 @@ func TrustedValidators(genesisFile string) (*types.ValidatorSet, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	g, err := types.GenesisDocFromJSON(raw)
+	set, chainID, err := TrustedValidatorsJSON(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("genesis %s: %w", genesisFile, err)
+		return nil, "", fmt.Errorf("%s: %w", genesisFile, err)
 	}
-	vals := make([]*types.Validator, len(g.Validators))
-	for i, v := range g.Validators {
-		vals[i] = types.NewValidator(v.PubKey, v.Power)
-	}
-	set, err := types.ValidatorSetFromExistingValidators(vals)
-	if err != nil {
-		return nil, "", err
-	}
-	return set, g.ChainID, nil
+	return set, chainID, nil
 }
 
 // ValidatorFromProto is types.ValidatorFromProto made safe for hostile

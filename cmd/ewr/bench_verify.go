@@ -11,8 +11,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/ewrchain/ewr/api/web"
 	"github.com/ewrchain/ewr/chainengine"
+	"github.com/ewrchain/ewr/internal/browser"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -30,7 +33,11 @@ type verifyBenchReport struct {
 	Runs        int     `json:"runs"`
 	VerifyUsP50 float64 `json:"verify_us_p50"` // in-process, after warm-up: JSON decoding and Verify
 	VerifyUsP99 float64 `json:"verify_us_p99"`
-	Cores       int     `json:"cores"`
+	// WasmVerifyMs is the median of the /verify page's check in headless
+	// Chromium (the WebAssembly verifier), when a Chromium is installed.
+	WasmVerifyMs *float64 `json:"wasm_verify_ms,omitempty"`
+	WasmNote     string   `json:"wasm_note,omitempty"` // why it was not measured
+	Cores        int      `json:"cores"`
 }
 
 func runBenchVerify(ctx context.Context, args []string) error {
@@ -115,11 +122,58 @@ func runBenchVerify(ctx context.Context, args []string) error {
 	}
 	slices.Sort(took)
 	us := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Nanoseconds()) / 1000 }
-	out, err := json.Marshal(verifyBenchReport{BundleBytes: len(raw), Records: len(b.Records), Validators: *n, Runs: *runs,
-		VerifyUsP50: us(0.5), VerifyUsP99: us(0.99), Cores: runtime.NumCPU()})
+	rep := verifyBenchReport{BundleBytes: len(raw), Records: len(b.Records), Validators: *n, Runs: *runs,
+		VerifyUsP50: us(0.5), VerifyUsP99: us(0.99), Cores: runtime.NumCPU()}
+	genesis, err := os.ReadFile(filepath.Join(ln.Home(), "node0", "config", "genesis.json"))
+	if err != nil {
+		return err
+	}
+	if ms, err := wasmVerifyMs(ctx, dir, raw, genesis); err != nil {
+		rep.WasmNote = err.Error()
+	} else {
+		rep.WasmVerifyMs = &ms
+	}
+	out, err := json.Marshal(rep)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, string(out))
 	return err
+}
+
+// wasmVerifyMs opens the verifier page in headless Chromium and times its
+// check of the bundle: the median of 51 runs after 10 to warm up.
+func wasmVerifyMs(ctx context.Context, dir string, bundle, genesis []byte) (float64, error) {
+	page, err := web.VerifyPage()
+	if err != nil {
+		return 0, err
+	}
+	path := filepath.Join(dir, "verify.html")
+	if err := os.WriteFile(path, page, 0o600); err != nil {
+		return 0, err
+	}
+	bctx, stop, err := browser.Start(ctx, filepath.Join(dir, "chromium"))
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	c, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(c, chromedp.Navigate("file://"+path),
+		chromedp.Poll[chromedp.Void](`document.getElementById('loading').textContent === 'Verifier ready.'`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		return 0, err
+	}
+	b, _ := json.Marshal(string(bundle))
+	g, _ := json.Marshal(string(genesis))
+	return chromedp.Run(c, chromedp.Evaluate[float64](`(() => {
+		const b = `+string(b)+`, g = `+string(g)+`, t = [];
+		for (let i = 0; i < 61; i++) {
+			const t0 = performance.now();
+			const r = JSON.parse(ewrVerify(b, g, 86400, 0));
+			if (!r.report.ok) throw new Error(r.report.error);
+			if (i >= 10) t.push(performance.now() - t0);
+		}
+		t.sort((x, y) => x - y);
+		return t[Math.floor(t.length / 2)];
+	})()`))
 }
