@@ -23,6 +23,7 @@ import (
 	"github.com/ewrchain/ewr/api/apitest"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/internal/testkit"
+	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
@@ -224,6 +225,46 @@ func testDemoStory(t *testing.T, sys *apitest.System, c *caller) *demo.Result {
 	require.NoError(t, c.as(pBA).Get(c.ctx, "/v1/receipts/"+res.PartB+"/precheck?currency=USD", &repRaw))
 	require.NoError(t, json.Unmarshal(repRaw, &rep))
 	assert.True(t, rep.OK, "precheck of %s: %s", res.PartB, repRaw)
+
+	// A loan against the other part, straight on chain: its position
+	// bundle proves the pledge and its bank, the loan, and the price and
+	// credit policy the loan is marked to, at one height.
+	st, _ := sys.App().State()
+	pb, ok := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey(res.PartB))
+	require.True(t, ok)
+	now := time.Now().Unix()
+	const lpl, lln = "PL-POS", "LN-POS"
+	_, _, err = sys.Direct.Submit(c.ctx, []string{pb.Holder}, &receipt.RequestPledge{Pledge: lpl, Receipt: pb.ID, Version: pb.Version,
+		Bank: ledger.BankA, Maturity: now + 90*86400})
+	require.NoError(t, err)
+	_, _, err = sys.Direct.Submit(c.ctx, []string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: lpl, ReceiptVersion: pb.Version + 1})
+	require.NoError(t, err)
+	_, h, err := sys.Direct.Submit(c.ctx, []string{ledger.BankA, pb.Holder}, &financing.OpenLoan{Loan: lln, Borrower: pb.Holder,
+		Pledges: []string{lpl}, Currency: "USD", Principal: 1_000_000, Maturity: now + 60*86400})
+	require.NoError(t, err)
+	require.NoError(t, c.as(ledger.BankA).Get(c.ctx, fmt.Sprintf("/v1/receipts/%s/position-proof?min_height=%d", pb.ID, h), &raw))
+	var lpos chainengine.ProofBundle
+	require.NoError(t, json.Unmarshal(raw, &lpos))
+	assert.LessOrEqual(t, len(raw), 16<<10, "a position bundle with a loan is at most 16 KiB")
+	ldec, err := lpos.Verify(trusted, chainID)
+	require.NoError(t, err)
+	provenKeys := map[string]bool{}
+	for _, r := range ldec.Records {
+		provenKeys[r.Key] = r.Value != nil
+	}
+	var loan financing.Loan
+	for _, r := range ldec.Records {
+		if r.Key == financing.LoanKey(lln) {
+			require.NoError(t, receipt.DecodeRecord(r.Value, &loan))
+		}
+	}
+	assert.True(t, provenKeys[receipt.PledgeKey(lpl)], "the pledge: %v", provenKeys)
+	assert.True(t, provenKeys[receipt.ParticipantKey(ledger.BankA)], "the pledge's bank: %v", provenKeys)
+	require.True(t, provenKeys[financing.LoanKey(lln)], "the loan: %v", provenKeys)
+	assert.Equal(t, lln, loan.ID)
+	assert.True(t, provenKeys[financing.PriceKey(loan.Currency, loan.Commodity)], "the price the loan is marked to: %v", provenKeys)
+	assert.True(t, provenKeys[financing.PolicyKey(loan.Bank, loan.Commodity)], "the bank's credit policy: %v", provenKeys)
+
 	return res
 }
 
