@@ -12,8 +12,8 @@ import (
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/ewrchain/ewr/chainengine"
-	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/financing"
+	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/simulators"
 	"github.com/ewrchain/ewr/warehouse"
