@@ -53,11 +53,11 @@ func TestConcurrentClients(t *testing.T) {
 				}
 			}
 		}()
-		go func() { // reads
+		go func() { // reads, by the holder
 			defer wg.Done()
 			for range 20 {
 				var r receipt.Receipt
-				if err := c.as(pB).Get(c.ctx, "/v1/receipts/"+id, &r); err != nil {
+				if err := c.as(pA).Get(c.ctx, "/v1/receipts/"+id, &r); err != nil {
 					errs <- err
 				}
 			}

@@ -130,7 +130,7 @@ func testSupervisedDelivery(t *testing.T, sys *apitest.System, c *caller) *loade
 	// The tare of a bay holding goods cannot be changed under the lock.
 	c.draftRefused(warehouse.ErrBayNotEmpty.Name, &warehouse.SetBayTare{Warehouse: wh, Bay: bay, TareKg: 400}, pWO, pCM)
 	c.draftRefused(warehouse.ErrSupervisorInvalid.Name, &warehouse.SetSupervisors{Warehouse: wh, Supervisors: []string{pA}}, pAD1, pAD2)
-	c.refused(api.PNotFound.Name, pWO, http.MethodGet, "/v1/simulator/load-outs/ro-nothing-1", nil)
+	c.refused(warehouse.ErrReleaseOrderUnknown.Name, pWO, http.MethodGet, "/v1/simulator/load-outs/ro-nothing-1", nil)
 	return &loadedOut{warehouse: wh, bay: bay, lot: lot, ro: ro, from: from, closing: *v.ClosingReading}
 }
 

@@ -396,6 +396,7 @@ func (s *Server) events(rc *reqCtx) error {
 		after = &p
 	}
 	items := []EventView{}
+	lastSeen := "" // the read model's page held events the reader may not see
 	if q := s.queries(); q != nil {
 		ef := indexer.EventFilter{Types: f.types, Refs: f.refs}
 		if after != nil {
@@ -405,8 +406,14 @@ func (s *Server) events(rc *reqCtx) error {
 		if err != nil {
 			return err
 		}
+		rd := rc.reader()
 		for _, e := range evs {
-			items = append(items, indexerEventView(e))
+			if v := indexerEventView(e); rd.mayReadEvent(v.Refs) {
+				items = append(items, rd.redactEvent(v))
+			}
+		}
+		if len(evs) == pg.Limit {
+			lastSeen = indexerEventView(evs[len(evs)-1]).ID
 		}
 	} else {
 		from := int64(0)
@@ -422,10 +429,11 @@ func (s *Server) events(rc *reqCtx) error {
 			if !ok {
 				continue
 			}
+			rd := rc.reader()
 			eachEvent(rec, func(v EventView, ev *receipt.Event) bool {
 				pos := EventPos{v.Height, v.TxIndex, v.Index}
-				if (after == nil || after.Less(pos)) && f.match(ev) && len(items) < pg.Limit {
-					items = append(items, v)
+				if (after == nil || after.Less(pos)) && f.match(ev) && len(items) < pg.Limit && rd.mayReadEvent(v.Refs) {
+					items = append(items, rd.redactEvent(v))
 				}
 				return len(items) < pg.Limit
 			})
@@ -434,6 +442,8 @@ func (s *Server) events(rc *reqCtx) error {
 	next := ""
 	if len(items) == pg.Limit {
 		next = items[len(items)-1].ID
+	} else if lastSeen != "" {
+		next = lastSeen
 	}
 	return rc.list(items, next)
 }
@@ -505,13 +515,13 @@ func (s *Server) stream(rc *reqCtx) error {
 			s.lim.closeStream(who)
 			s.svc.metrics.streams.Dec()
 		}()
-		s.pump(w, f, start, after)
+		s.pump(w, f, start, after, who)
 	})
 	return nil
 }
 
 // pump writes the stream until the client goes away or the server stops.
-func (s *Server) pump(w *bufio.Writer, f eventFilter, next int64, after *EventPos) {
+func (s *Server) pump(w *bufio.Writer, f eventFilter, next int64, after *EventPos, who string) {
 	if _, err := w.WriteString(": ewr event stream\nretry: 2000\n\n"); err != nil || w.Flush() != nil {
 		return
 	}
@@ -526,13 +536,16 @@ func (s *Server) pump(w *bufio.Writer, f eventFilter, next int64, after *EventPo
 				continue
 			}
 			var werr error
+			st, _ := s.cfg.Chain.State()
+			rd := readerAt(st, who)
 			eachEvent(rec, func(v EventView, ev *receipt.Event) bool {
 				if after != nil && !after.Less(EventPos{v.Height, v.TxIndex, v.Index}) {
 					return true
 				}
-				if !f.match(ev) {
+				if !f.match(ev) || !rd.mayReadEvent(v.Refs) {
 					return true
 				}
+				v = rd.redactEvent(v)
 				data, err := snake.Marshal(v)
 				if err != nil {
 					return true

@@ -104,7 +104,7 @@ func (s *Server) record(kind string) func(rc *reqCtx) error {
 		if err != nil {
 			return err
 		}
-		v, err := loadRecord(rc.state(), kind, id)
+		v, err := rc.readRecord(kind, id)
 		if err != nil {
 			return err
 		}
@@ -127,8 +127,8 @@ func (s *Server) receipt(rc *reqCtx) error {
 	}
 	key := receipt.ReceiptKey(id)
 	val, ok := rc.state().Get(key)
-	if !ok {
-		return receipt.Errorf(receipt.ErrReceiptNotFound, "%q", id)
+	if !ok || !rc.reader().mayReadKey(key) {
+		return missing("receipt", id)
 	}
 	e, hit := s.cache.get(key, val)
 	if !hit {
@@ -207,6 +207,9 @@ func (s *Server) simLoadOut(rc *reqCtx) error {
 		return errNoSimulator()
 	}
 	id := rc.c.Params("id")
+	if _, err := rc.readRecord("release_order", id); err != nil {
+		return err
+	}
 	res, err := s.cfg.Simulator.LoadOut(rc.ctx(), id)
 	if errors.Is(err, ErrNoLoadOut) {
 		return failf(PNotFound, "release order %s: %v", id, err)
@@ -247,12 +250,16 @@ func (s *Server) receiptHistory(rc *reqCtx) error {
 		return err
 	}
 	items := make([]EventView, 0, len(evs))
-	for _, e := range evs {
-		items = append(items, indexerEventView(e))
-	}
+	rd := rc.reader()
 	next := ""
-	if len(items) == pg.Limit {
-		next = items[len(items)-1].ID
+	for _, e := range evs {
+		v := indexerEventView(e)
+		if len(evs) == pg.Limit {
+			next = v.ID
+		}
+		if rd.mayReadEvent(v.Refs) {
+			items = append(items, rd.redactEvent(v))
+		}
 	}
 	return rc.list(items, next)
 }
@@ -280,9 +287,10 @@ func (s *Server) lineage(rc *reqCtx) error {
 		return err
 	}
 	st := rc.state()
+	rd := rc.reader()
 	r, ok := get[receipt.Receipt](st, receipt.ReceiptKey(id))
-	if !ok {
-		return receipt.Errorf(receipt.ErrReceiptNotFound, "%q", id)
+	if !ok || !rd.mayRead(r) {
+		return missing("receipt", id)
 	}
 	node := func(r *receipt.Receipt, depth int) indexer.LineageNode {
 		return indexer.LineageNode{ID: r.ID, State: r.State.String(), Holder: r.Holder, Quantity: r.Quantity,
@@ -313,7 +321,9 @@ func (s *Server) lineage(rc *reqCtx) error {
 				if !ok {
 					continue
 				}
-				*into = append(*into, node(c, sign*depth))
+				if rd.mayRead(c) { // the walk goes on through receipts the reader may not see
+					*into = append(*into, node(c, sign*depth))
+				}
 				following = append(following, next(c)...)
 			}
 			gen = following
@@ -330,7 +340,13 @@ func (s *Server) precheck(rc *reqCtx) error {
 		return err
 	}
 	st := rc.state()
+	rd := rc.reader()
 	bank := rc.c.Query("bank", rc.who)
+	// A bank's due diligence, or a party's look at its receipt; as itself:
+	// another bank's policy is that bank's to read.
+	if !rd.everything() && (!(rd.roles.Has(receipt.RoleBank) || rd.mayReadKey(receipt.ReceiptKey(id))) || bank != rc.who) {
+		return missing("receipt", id)
+	}
 	borrower := rc.c.Query("borrower")
 	if borrower == "" {
 		if r, ok := get[receipt.Receipt](st, receipt.ReceiptKey(id)); ok {
@@ -378,7 +394,7 @@ func (s *Server) proofOf(kind, name string, keysOf func(id string) func(func(str
 		if err != nil {
 			return err
 		}
-		v, err := loadRecord(rc.state(), kind, id)
+		v, err := rc.readRecord(kind, id)
 		if err != nil {
 			return err
 		}
@@ -388,7 +404,20 @@ func (s *Server) proofOf(kind, name string, keysOf func(id string) func(func(str
 		}
 		ctx, cancel := context.WithTimeout(rc.ctx(), 10*time.Second)
 		defer cancel()
-		b, err := s.cfg.Prover.BundleOf(ctx, keysOf(id), minHeight)
+		// The bundle proves only what the reader may read: a position
+		// bundle leaves out another party's records (a warehouse does not
+		// get the bank's loan).
+		rd, keys := rc.reader(), keysOf(id)
+		readable := func(get func(string) ([]byte, bool)) []string {
+			var out []string
+			for i, k := range keys(get) {
+				if i == 0 || rd.mayReadKey(k) {
+					out = append(out, k)
+				}
+			}
+			return out
+		}
+		b, err := s.cfg.Prover.BundleOf(ctx, readable, minHeight)
 		if errors.Is(err, chainengine.ErrNotYetProvable) {
 			return failf(PProofUnavailable, "state at height %d not yet under a signed header", minHeight)
 		}
@@ -418,6 +447,9 @@ func (s *Server) exposure(rc *reqCtx) error {
 	bank, err := rc.id("id")
 	if err != nil {
 		return err
+	}
+	if rd := rc.reader(); bank != rc.who && !rd.everything() {
+		return failf(PNotFound, "bank %q: a bank's exposure is its own to read", bank)
 	}
 	if q := s.queries(); q != nil {
 		ex, err := q.PledgedExposure(rc.ctx(), bank)
@@ -498,7 +530,7 @@ func (s *Server) blocks(rc *reqCtx) error {
 			return err
 		}
 		if ok {
-			items = append(items, blockView(rec))
+			items = append(items, rc.reader().redactBlock(blockView(rec)))
 		}
 	}
 	next := ""
@@ -520,7 +552,7 @@ func (s *Server) block(rc *reqCtx) error {
 	if !ok {
 		return failf(PNotFound, "block %d (height is %d)", h, s.cfg.Chain.Height())
 	}
-	return rc.reply(http.StatusOK, blockView(rec))
+	return rc.reply(http.StatusOK, rc.reader().redactBlock(blockView(rec)))
 }
 
 func (s *Server) tx(rc *reqCtx) error {
@@ -540,7 +572,7 @@ func (s *Server) tx(rc *reqCtx) error {
 		if ok {
 			for i := range rec.Txs {
 				if rec.Txs[i].Hash == hash {
-					return rc.reply(http.StatusOK, txView(rec, &rec.Txs[i]))
+					return rc.reply(http.StatusOK, rc.reader().redactTx(txView(rec, &rec.Txs[i])))
 				}
 			}
 		}

@@ -46,10 +46,16 @@ func listOf[T any](s *Server, build func(rc *reqCtx) (listing[T], error)) func(*
 		} else {
 			items, next = walk[T](rc.state(), l.prefix, pg, l.filter.Match)
 		}
-		if items == nil {
-			items = []*T{}
+		// The read policy: only what the reader may read (the page's
+		// cursor stays where the scan stopped).
+		rd := rc.reader()
+		kept := []*T{}
+		for _, it := range items {
+			if rd.mayRead(any(it)) {
+				kept = append(kept, rd.redact(any(it)).(*T))
+			}
 		}
-		return rc.list(items, next)
+		return rc.list(kept, next)
 	}
 }
 

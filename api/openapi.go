@@ -26,6 +26,10 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 			"operationId": operationID(r),
 			"tags":        []string{r.Tag},
 		}
+		if r.Read != "" {
+			op["description"] = "Who sees it: " + r.Read.Describe()
+			op["x-ewr-visibility"] = string(r.Read)
+		}
 		var params []any
 		for _, seg := range strings.Split(r.Path, "/") {
 			if strings.HasPrefix(seg, "{") {
@@ -117,7 +121,16 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 			"description": "Receipts, lots, pledges, loans, offers and trades on a permissioned BFT chain. " +
 				"Authenticate with a bearer token; a token acts for exactly one participant. Actions answer with the committed " +
 				"result (or 202 with ?wait=false); ops that need several signers become drafts each co-signer approves with its own token. " +
-				"Errors are RFC 9457 problems; their types are listed in x-problem-types.",
+				"Errors are RFC 9457 problems; their types are listed in x-problem-types.\n\n" +
+				"What each party sees: the chain's validators hold and execute everything on chain, so every member's node has the " +
+				"whole state. What a member's API serves is governed by one read policy (x-ewr-visibility on each GET): a participant " +
+				"reads the records it is a party to (the holder, depositor and pending transferee of a receipt, the bank of its pledge, " +
+				"the warehouse's operator, collateral manager and supervisors; the pledgor and bank of a pledge; the bank and borrower " +
+				"of a loan; the bank of a credit policy; the parties and banks of an offer or trade); the regulator and the consortium " +
+				"admins read everything; the directory, warehouses, bays, devices, prices, blocks and tx outcomes (without other " +
+				"parties' events, writes and rejections) are public to every member. A record you may not read answers 404 as a " +
+				"missing one; lists and the event stream hold only what you may read. Another bank learns that a receipt is pledged " +
+				"and to whom, never the loan's amount or terms.",
 		},
 		"servers":          []any{map[string]any{"url": "/"}},
 		"security":         []any{map[string]any{"bearer": []any{}}},

@@ -46,12 +46,30 @@ func loadRecord(st receipt.Store, kind, id string) (any, error) {
 	key := k.prefix + id
 	b, found := st.Get(key)
 	if !found {
-		if k.notFound == nil {
-			return nil, failf(PNotFound, "%s %q", kind, id)
-		}
-		return nil, receipt.Errorf(k.notFound, "%q", id)
+		return nil, missing(kind, id)
 	}
 	return ledger.DecodeByKey(key, b)
+}
+
+// missing is the answer for a record of kind that does not exist, and
+// for one the reader may not read: the same, so that a 404 says nothing.
+func missing(kind, id string) error {
+	if k, ok := kinds[kind]; ok && k.notFound != nil {
+		return receipt.Errorf(k.notFound, "%q", id)
+	}
+	return failf(PNotFound, "%s %q", kind, id)
+}
+
+// readRecord is loadRecord under the read policy.
+func (rc *reqCtx) readRecord(kind, id string) (any, error) {
+	v, err := loadRecord(rc.state(), kind, id)
+	if err != nil {
+		return nil, err
+	}
+	if !rc.reader().mayRead(v) {
+		return nil, missing(kind, id)
+	}
+	return rc.reader().redact(v), nil
 }
 
 // get reads a typed record.

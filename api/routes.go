@@ -353,5 +353,10 @@ func (s *Server) routeTable() []*Route {
 		{Method: fiber.MethodPost, Path: "/v1/drafts/{id}/decline", Tag: "drafts", CLI: "draft decline", Summary: "decline to sign: the draft closes",
 			Request: typ[ReasonRequest](), Response: typ[DraftView](), Status: 200, handler: s.declineDraft},
 	}
+	for _, r := range rs {
+		if r.Method == fiber.MethodGet {
+			r.Read = readPolicy[r.Path]
+		}
+	}
 	return rs
 }

@@ -241,7 +241,9 @@ type Route struct {
 	// Action routes submit a tx: they take Idempotency-Key and ?wait=false.
 	Action bool
 	// CLI is the CLI command ("receipt transfer"); empty: none.
-	CLI     string
+	CLI string
+	// Read is a GET route's read policy (readPolicy).
+	Read    Visibility
 	handler func(rc *reqCtx) error
 }
 
@@ -256,6 +258,9 @@ type RouteInfo struct {
 	Request                    reflect.Type
 	Query                      []Param
 	Action                     bool
+	// Read is a GET route's read policy; ListOf a list's item type.
+	Read   Visibility
+	ListOf reflect.Type
 }
 
 // Routes describes the routes of a server with this configuration.
@@ -263,7 +268,8 @@ func Routes() []RouteInfo {
 	s := &Server{}
 	var out []RouteInfo
 	for _, r := range s.routeTable() {
-		out = append(out, RouteInfo{Method: r.Method, Path: r.Path, Summary: r.Summary, CLI: r.CLI, Request: r.Request, Query: r.Query, Action: r.Action})
+		out = append(out, RouteInfo{Method: r.Method, Path: r.Path, Summary: r.Summary, CLI: r.CLI, Request: r.Request, Query: r.Query, Action: r.Action,
+			Read: r.Read, ListOf: r.ListOf})
 	}
 	return out
 }
@@ -420,6 +426,7 @@ type reqCtx struct {
 	r    *Route
 	who  string // the participant the token acts for
 	slot *idemSlot
+	rd   *reader // the read policy's reader, made once per request
 }
 
 // wrap runs a route: token, idempotency, handler, problem.

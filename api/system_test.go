@@ -69,6 +69,7 @@ func TestSystem(t *testing.T) {
 	timed("ScenariosThroughTheAPI", func(t *testing.T) { c.t = t; testScenarios(t, sys, c) })
 	timed("OpenAPIMatchesRoutes", func(t *testing.T) { c.t = t; testOpenAPI(t, sys, c) })
 	timed("Metrics", func(t *testing.T) { c.t = t; testMetrics(t, sys, c) })
+	timed("ReadPolicy", func(t *testing.T) { c.t = t; testReadPolicy(t, sys, c, story) })
 	t.Run("Coverage", func(t *testing.T) { checkCoverage(t, c.seen) })
 }
 

@@ -211,8 +211,12 @@ func pledgeOK(x *receipt.Exec, r *receipt.Receipt, req PrecheckRequest) (bool, s
 	if err != nil {
 		return false, err.Error()
 	}
-	if p.Bank != req.Bank || p.Pledgor != req.Borrower || p.Loan != "" {
-		return false, fmt.Sprintf("pledge %s (%s) to %s by %s, securing loan %q", p.ID, p.Status, p.Bank, p.Pledgor, p.Loan)
+	if p.Bank != req.Bank {
+		// Another bank's pledge: its status and to whom, never its terms.
+		return false, fmt.Sprintf("pledge %s (%s) to %s by %s", p.ID, p.Status, p.Bank, p.Pledgor)
+	}
+	if p.Pledgor != req.Borrower || p.Loan != "" {
+		return false, fmt.Sprintf("pledge %s (%s) to this bank by %s, securing loan %q", p.ID, p.Status, p.Pledgor, p.Loan)
 	}
 	return true, fmt.Sprintf("pledge %s (%s) to this bank, securing no loan yet", p.ID, p.Status)
 }

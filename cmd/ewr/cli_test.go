@@ -88,13 +88,21 @@ func TestCLIAgainstARunningSystem(t *testing.T) {
 	list := jsonOf(t, 0, cmd(ledger.TraderA, "receipt", "list")...)
 	assert.Len(t, list["items"], 1)
 
-	// A refusal: the rule that was broken, as a problem on stdout, exit 1.
-	p := jsonOf(t, 1, cmd(ledger.TraderB, "receipt", "transfer", "CLI-R1", "--to", ledger.TraderB)...)
+	// A refusal: the rule that was broken, as a problem on stdout, exit 1
+	// (the warehouse's operator reads the receipt, but does not hold it).
+	p := jsonOf(t, 1, cmd(ledger.Operator, "receipt", "transfer", "CLI-R1", "--to", ledger.TraderB)...)
 	assert.Equal(t, api.ProblemBase+"not_holder", p["type"])
-	code, _, errs := cli(t, cmd(ledger.TraderB, "receipt", "transfer", "CLI-R1", "--to", ledger.TraderB)...)
+	code, _, errs := cli(t, cmd(ledger.Operator, "receipt", "transfer", "CLI-R1", "--to", ledger.TraderB)...)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errs, "rule not_holder, code 124, HTTP 403")
 	assert.Contains(t, errs, "acting on receipt CLI-R1 at version 1", "the CLI reads the version first and says so")
+	// To those who are no party to it, the receipt is as missing.
+	for _, who := range []string{ledger.TraderB, ledger.BankB} {
+		p = jsonOf(t, 1, cmd(who, "receipt", "get", "CLI-R1")...)
+		assert.Equal(t, api.ProblemBase+"receipt_not_found", p["type"], who)
+		l := jsonOf(t, 0, cmd(who, "receipt", "list", "--lot", "CLI-LOT")...)
+		assert.Empty(t, l["items"], who)
+	}
 	code, _, errs = cli(t, cmd(ledger.TraderA, "receipt", "transfer")...)
 	assert.Equal(t, 2, code, "a missing argument is a usage error")
 	assert.Contains(t, errs, "takes 1 argument")
