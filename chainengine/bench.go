@@ -92,7 +92,19 @@ type BenchResult struct {
 	// machine during the run (median, at the window's start and end): about
 	// 41 us on a quiet reference core. Much more means the figures above were
 	// taken on a contended machine.
-	VerifyUs    float64        `json:"verify_us"`
+	VerifyUs float64 `json:"verify_us"`
+	// CeilingTxPerS is what the machine could commit if verifying each
+	// tx's signature once on every validator were all it did: cores /
+	// (validators x verify_us). CeilingFraction is tx_per_s against it.
+	CeilingTxPerS   float64 `json:"ceiling_tx_per_s"`
+	CeilingFraction float64 `json:"ceiling_fraction"`
+	// CPUUsPerTx is CPU time per committed tx in the window: this
+	// process's (every in-process validator), or the host's when the
+	// validators are other processes.
+	CPUUsPerTx float64 `json:"cpu_us_per_tx"`
+	// RSSMB is this process's peak resident memory (the in-process
+	// validators'), MiB.
+	RSSMB       float64        `json:"rss_mb"`
 	LoadAvg1m   float64        `json:"loadavg_1m,omitempty"`
 	Mix         map[string]int `json:"mix"`      // committed in the window, by kind
 	Rejected    map[string]int `json:"rejected"` // by codespace/code, submitted in the window
@@ -309,6 +321,18 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 		Mix:              d.mix, Rejected: d.rejected, LaneBacklog: d.backlog, Errors: d.errors,
 		HeightStart: hStart, HeightEnd: hEnd, Latencies: len(d.latencies),
 	}
+	if res.VerifyUs > 0 {
+		res.CeilingTxPerS = math.Round(float64(res.Cores) * 1e6 / (float64(cfg.Validators) * res.VerifyUs))
+		res.CeilingFraction = math.Round(res.TxPerS/res.CeilingTxPerS*1000) / 1000
+	}
+	if d.committed > 0 {
+		cpu := cpuEnd - cpuStart
+		if cfg.Targets != nil {
+			cpu = hostEnd - hostStart
+		}
+		res.CPUUsPerTx = math.Round(float64(cpu.Microseconds()) / float64(d.committed))
+	}
+	res.RSSMB = math.Round(machine.PeakRSSMB())
 	if d.saturate {
 		res.Mode, res.OfferedTxPerS = "saturate", float64(d.submitted)/wall
 	} else {

@@ -47,6 +47,12 @@ func TestRunChainBench(t *testing.T) {
 	assert.GreaterOrEqual(t, res.P99Ms, res.P50Ms)
 	assert.Positive(t, res.BlocksPerS)
 	assert.Positive(t, res.CPUCoresUsed)
+	// The machine's own ceiling, stated in the same run.
+	require.Positive(t, res.VerifyUs)
+	assert.InDelta(t, float64(res.Cores)*1e6/res.VerifyUs, res.CeilingTxPerS, 1, "one validator: cores / verify_us")
+	assert.InDelta(t, res.TxPerS/res.CeilingTxPerS, res.CeilingFraction, 0.001)
+	assert.Positive(t, res.CPUUsPerTx)
+	assert.Positive(t, res.RSSMB)
 	assert.Empty(t, res.Rejected)
 	assert.Zero(t, res.Errors)
 }

@@ -22,6 +22,16 @@ func ProcessCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// PeakRSSMB is the most resident memory this process has held, in MiB
+// (getrusage's maxrss: KiB on Linux).
+func PeakRSSMB() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
+}
+
 // HostBusy is the CPU time all processes on the host have used (Linux
 // /proc/stat: user, nice, system, irq, softirq, steal).
 func HostBusy() time.Duration {
