@@ -6,7 +6,7 @@ RACE_PKGS := ./chainengine/... ./iot/... ./indexer/... ./api/... ./simulators/..
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build deps vet bench soak fuzz chaos clean web
+.PHONY: run test build deps vet bench soak fuzz chaos clean web screenshots
 
 # Fuzz targets over every decoder that takes outside bytes: package and target.
 FUZZ_TARGETS := ./chainengine:FuzzDecodeTx ./chainengine:FuzzProofBundle ./ledger:FuzzDecodeOp \
@@ -86,6 +86,11 @@ soak:
 	$(GO) test -count=1 -timeout 3h ./simulators -run 'TestWarehouseDays' -v -days.hours=1000
 	$(MAKE) --no-print-directory fuzz FUZZTIME=2m
 	$(MAKE) --no-print-directory chaos CHAOS_SEEDS="2 3 4 5 6 7 8 9 10 11" CHAOS_DURATION=120s
+
+## screenshots: a PNG of every console page the browser test visits, in .ewr/screenshots
+screenshots: build
+	EWR_SCREENSHOTS=$(CURDIR)/.ewr/screenshots $(GO) test -count=1 -run 'TestConsoleInTheBrowser' ./api/web
+	@ls $(CURDIR)/.ewr/screenshots
 
 clean:
 	rm -rf bin

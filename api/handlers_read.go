@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ewrchain/ewr/api/snake"
+	"github.com/ewrchain/ewr/api/web"
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
@@ -66,6 +67,30 @@ func (s *Server) metricsHandler(rc *reqCtx) error {
 	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.svc.metrics.reg, promhttp.HandlerOpts{}))
 	h(rc.c.Context())
 	return nil
+}
+
+func (s *Server) consolePage(rc *reqCtx) error {
+	var demo any
+	if s.cfg.ConsoleDemo != nil {
+		demo = s.cfg.ConsoleDemo
+	}
+	page, err := web.ConsolePage(demo)
+	if err != nil {
+		return err
+	}
+	rc.c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	rc.c.Set(fiber.HeaderCacheControl, "no-store")
+	return rc.c.Status(http.StatusOK).Send(page)
+}
+
+func (s *Server) consoleAsset(rc *reqCtx) error {
+	b, ct, ok := web.ConsoleAsset(rc.c.Params("file"))
+	if !ok {
+		return failf(PNotFound, "console file %q", rc.c.Params("file"))
+	}
+	rc.c.Set(fiber.HeaderContentType, ct)
+	rc.c.Set(fiber.HeaderCacheControl, "no-cache")
+	return rc.c.Status(http.StatusOK).Send(b)
 }
 
 func (s *Server) verifyPage(rc *reqCtx) error {

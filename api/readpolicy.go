@@ -62,6 +62,7 @@ const (
 // test checks every GET route has one, and that the API answers by it).
 var readPolicy = map[string]Visibility{
 	"/healthz": VisPublic, "/readyz": VisPublic, "/metrics": VisPublic, "/v1/openapi.json": VisPublic, "/verify": VisPublic,
+	"/": VisPublic, "/console/{file}": VisPublic,
 	"/v1/status": VisSelf, "/v1/me": VisSelf,
 
 	"/v1/participants": VisPublic, "/v1/participants/{id}": VisPublic,

@@ -54,6 +54,10 @@ func (s *Server) routeTable() []*Route {
 			Status: 200, handler: s.metricsHandler},
 		{Method: fiber.MethodGet, Path: "/v1/openapi.json", Tag: "service", Summary: "this document", Public: true,
 			Status: 200, handler: s.openapiHandler},
+		{Method: fiber.MethodGet, Path: "/", Tag: "service", Public: true, Status: 200, handler: s.consolePage,
+			Summary: "the web console: sign in with a participant's token; it calls this same API"},
+		{Method: fiber.MethodGet, Path: "/console/{file}", Tag: "service", Public: true, Status: 200, handler: s.consoleAsset,
+			Summary: "the console's script and style sheet, built into the binary"},
 		{Method: fiber.MethodGet, Path: "/verify", Tag: "service", Public: true, Status: 200, handler: s.verifyPage,
 			Summary: "the offline proof verifier: one self-contained HTML page (WebAssembly inside) that checks a bundle against a genesis the bank pins, " +
 				"with no request to any node; save it to disk and open it there"},

@@ -45,6 +45,9 @@ type Config struct {
 	// devices of `ewr run`, for POST /v1/simulator/faults.
 	IoT       IoT
 	Simulator Simulator
+	// ConsoleDemo, set only by `ewr run` (the demo world), lists its
+	// participants and their tokens on the console's sign-in page.
+	ConsoleDemo []ParticipantEntry
 	// IdempotencyDir keeps idempotency records across restarts; empty keeps
 	// them in memory only.
 	IdempotencyDir string

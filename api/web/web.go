@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io/fs"
 )
@@ -47,4 +48,35 @@ func RenderVerifyPage(wasmGz, wasmExec []byte) ([]byte, error) {
 	}
 	page := bytes.Replace(tmpl, []byte("{{WASM_GZ_BASE64}}"), []byte(base64.StdEncoding.EncodeToString(wasmGz)), 1)
 	return bytes.Replace(page, []byte("{{WASM_EXEC_JS}}"), wasmExec, 1), nil
+}
+
+// ConsolePage is the console's page. demo, when the node runs the demo
+// world (ewr run), is its participants with their tokens, listed on the
+// sign-in page; nil for a real member, whose people bring their tokens.
+func ConsolePage(demo any) ([]byte, error) {
+	page, err := fs.ReadFile(static, "static/console/index.html")
+	if err != nil {
+		return nil, err
+	}
+	list := []byte("[]")
+	if demo != nil {
+		if list, err = json.Marshal(demo); err != nil {
+			return nil, err
+		}
+		// Inside a <script>: no "</script" may appear in the data.
+		list = bytes.ReplaceAll(list, []byte("<"), []byte(`\u003c`))
+	}
+	return bytes.Replace(page, []byte("{{DEMO_PARTICIPANTS}}"), list, 1), nil
+}
+
+// ConsoleAsset is one of the console's files (app.js, app.css) and its
+// content type.
+func ConsoleAsset(name string) ([]byte, string, bool) {
+	types := map[string]string{"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+	ct, ok := types[name]
+	if !ok {
+		return nil, "", false
+	}
+	b, err := fs.ReadFile(static, "static/console/"+name)
+	return b, ct, err == nil
 }

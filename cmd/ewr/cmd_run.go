@@ -163,6 +163,7 @@ func runSystem(ctx context.Context, args []string) error {
 	for _, e := range entries {
 		byToken[e.Token], tokens[e.ID] = e.ID, e.Token
 	}
+	// The demo world's console lists its participants to sign in as.
 
 	// The member's stack around validator 0: NATS (embedded unless one is
 	// named) with the chain's event feed, the read model, the simulated
@@ -187,7 +188,7 @@ func runSystem(ctx context.Context, args []string) error {
 	}
 	var sim *iotsim.System
 	m, err := member.Attach(ctx, node, mc, member.Options{Keys: keys, Tokens: byToken, Logger: logger, DataDir: data,
-		API: api.Config{IdempotencyDir: filepath.Join(data, "api", "idempotency")},
+		API: api.Config{IdempotencyDir: filepath.Join(data, "api", "idempotency"), ConsoleDemo: entries},
 		BeforeAPI: func(ctx context.Context, m *member.Member) error {
 			say("the chain's events on NATS: stream %s, subjects %s.<type>", bus.EventsStream, bus.EventsRoot)
 			waitIndexer(ctx, m.Indexer, app, say)
@@ -215,8 +216,8 @@ func runSystem(ctx context.Context, args []string) error {
 	}
 	stops = append(stops, func() error { say("stopping the API, the IoT supervision, the read model and NATS"); return m.Stop() })
 	url := m.URL
-	fmt.Fprintf(stdout, "\newr is running.\n  API          %s  (OpenAPI: %s/v1/openapi.json)\n  participants %s  (id, role, name, bearer token)\n  data         %s  (logs in %s)\n\n",
-		url, url, pfile, data, filepath.Join(data, "logs"))
+	fmt.Fprintf(stdout, "\newr is running.\n  console      %s/  (pick a demo participant)\n  API          %s  (OpenAPI: %s/v1/openapi.json)\n  participants %s  (id, role, name, bearer token)\n  data         %s  (logs in %s)\n\n",
+		url, url, url, pfile, data, filepath.Join(data, "logs"))
 
 	if !*noDemo {
 		res, err := demo.Run(ctx, demo.Config{API: url, Tokens: tokens, World: world, Out: stdout, Tag: fmt.Sprintf("r%d", st.Runs)})

@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ewrchain/ewr/api/apitest"
+	"github.com/ewrchain/ewr/internal/browser"
+	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/receipt"
+	"github.com/ewrchain/ewr/simulators"
+	"github.com/ewrchain/ewr/warehouse"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestConsoleInTheBrowser clicks the console through in headless Chromium,
+// as the people who use it: the trader pledges its receipt, the bank sees
+// the request live with the pre-lending checks and confirms it, the
+// regulator freezes the receipt, the warehouse's refused over-issue shows
+// its rule, and another bank finds no trace of the receipt. Each step is
+// checked on the page and on chain. With EWR_SCREENSHOTS=DIR (make
+// screenshots) it writes a PNG of every page it visits there.
+func TestConsoleInTheBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a localnet and a browser")
+	}
+	sys := apitest.Start(t, apitest.Options{Validators: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := sys.World
+	d := simulators.NewChainDriver(sys.Localnet.Node(0), w)
+	require.NoError(t, (&simulators.Lifecycle{Driver: d, World: w, Out: io.Discard, Tag: "con", Bay: ledger.DemoBays[0]}).Run(ctx))
+	const id = "WR-B-con"
+	r, err := d.Receipt(ctx, id)
+	require.NoError(t, err)
+	holder := r.Holder
+	other := ledger.BankB // no party to the receipt: neither holds, deposited, finances nor stores it
+	onChain := func(want receipt.State) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			r, err := d.Receipt(ctx, id)
+			require.NoError(t, err)
+			if r.State == want {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "on chain %s is %s, want %s", id, r.State, want)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	shots := os.Getenv("EWR_SCREENSHOTS")
+	bctx, stop, err := browser.Start(context.Background(), t.TempDir())
+	require.NoError(t, err)
+	defer stop()
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(bctx, 45*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(c, steps...))
+	}
+	wait := func(js string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second))
+	}
+	text := func() string {
+		t.Helper()
+		c, cancel := context.WithTimeout(bctx, 10*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(c, chromedp.Evaluate[string](`document.body.innerText`))
+		require.NoError(t, err)
+		return s
+	}
+	shot := func(name string) {
+		if shots == "" {
+			return
+		}
+		c, cancel := context.WithTimeout(bctx, 20*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(shots, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
+	}
+	page := func(hash, marker string) {
+		t.Helper()
+		c, cancel := context.WithTimeout(bctx, 45*time.Second)
+		defer cancel()
+		err := chromedp.Do(c, chromedp.Evaluate[chromedp.Void](`location.hash = `+jsString(hash)),
+			wait(`document.getElementById('main').dataset.page !== undefined && document.body.innerText.includes(`+jsString(marker)+`)`))
+		require.NoError(t, err, "%s: no %q on the page:\n%s", hash, marker, text())
+	}
+	signIn := func(who string) {
+		t.Helper()
+		c, cancel := context.WithTimeout(bctx, 45*time.Second)
+		defer cancel()
+		err := chromedp.Do(c, chromedp.Evaluate[chromedp.Void](`(document.querySelector('#who button') || { click() {} }).click()`),
+			wait(`document.querySelector('input[name=token]') !== null`),
+			chromedp.SendKeys(chromedp.CSS("input[name=token]"), sys.Tokens[who]), chromedp.Click(chromedp.CSS("form[aria-label='Sign in'] button")),
+			wait(`document.getElementById('who').innerText.includes(`+jsString(who)+`)`))
+		require.NoError(t, err, "signing in as %s:\n%s", who, text())
+	}
+	submit := func(formLabel string, fields map[string]string) {
+		t.Helper()
+		var steps []chromedp.Action[chromedp.Void]
+		for name, v := range fields {
+			sel := "form[aria-label='" + formLabel + "'] [name=" + name + "]"
+			steps = append(steps, chromedp.SetValue(chromedp.CSS(sel), v))
+		}
+		steps = append(steps, chromedp.Evaluate[chromedp.Void](`document.getElementById('flash').replaceChildren()`),
+			chromedp.Click(chromedp.CSS("form[aria-label='"+formLabel+"'] button")),
+			wait(`document.getElementById('flash').innerText.length > 0`))
+		do(steps...)
+	}
+	flashText := func() string {
+		c, cancel := context.WithTimeout(bctx, 10*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById('flash').innerText`))
+		require.NoError(t, err)
+		return s
+	}
+
+	// The sign-in page, then the trader: its receipts, the receipt, a pledge.
+	do(chromedp.Navigate(sys.URL+"/"), wait(`document.body.innerText.includes('Sign in')`))
+	shot("sign-in")
+	signIn(holder)
+	shot("home-trader")
+	page("#/receipts", id)
+	assert.Contains(t, text(), "25,000 kg", "quantities with their unit")
+	shot("receipts")
+	page("#/receipt/"+id, "The goods")
+	assert.Contains(t, text(), "Lineage")
+	shot("receipt")
+	submit("Pledge", map[string]string{"bank": ledger.BankA, "days": "90"})
+	assert.Contains(t, flashText(), "committed")
+	onChain(receipt.StatePledgePending)
+
+	// The bank: the request with its checks; confirming it.
+	signIn(ledger.BankA)
+	page("#/bank", "Pledge requests")
+	body := text()
+	assert.Contains(t, body, id)
+	assert.Contains(t, body, "receipt live")
+	shot("bank")
+	do(chromedp.Click(chromedp.Search("//button[text()='Confirm']")), wait(`document.getElementById('flash').innerText.includes('committed')`))
+	onChain(receipt.StatePledged)
+	// Live: a new request, made straight on chain, reaches the open page
+	// without a reload.
+	now := time.Now().Unix()
+	require.NoError(t, d.Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-LIVE", Lot: r.Lot, Depositor: ledger.TraderA,
+		Negotiable: true, Quantity: 10, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
+		ValidUntil: now + 200*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known",
+		Fees: receipt.FeeTerms{Currency: "CNY"}}))
+	require.NoError(t, d.Submit(ctx, []string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-LIVE", Receipt: "WR-LIVE", Version: 1,
+		Bank: ledger.BankA, Maturity: now + 86400}))
+	do(wait(`document.body.innerText.includes('PL-LIVE')`))
+
+	// The regulator freezes it, with a reason.
+	signIn(ledger.Regulator)
+	page("#/receipt/"+id, "Freeze")
+	submit("Freeze", map[string]string{"reason": "inspection ordered"})
+	onChain(receipt.StateFrozen)
+	page("#/oversight", "Frozen receipts")
+	do(wait(`document.body.innerText.includes('inspection ordered')`))
+	shot("oversight")
+
+	// The warehouse: a refused over-issue shows its rule.
+	signIn(ledger.Operator)
+	page("#/warehouse", "Issue a receipt")
+	shot("warehouse")
+	submit("Issue", map[string]string{"quantity": "999999999", "description": "too much"})
+	msg := flashText()
+	assert.Contains(t, msg, "Refused:")
+	assert.Contains(t, msg, "(rule ")
+
+	// Another bank: no trace of the receipt.
+	signIn(other)
+	page("#/receipts", "receipts")
+	assert.NotContains(t, text(), id)
+	page("#/receipt/"+id, "not found")
+	assert.Contains(t, text(), "Refused: receipt: not found")
+
+	// What the chain holds agrees with what the pages showed.
+	st, _ := sys.App().State()
+	rec, ok := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey(id))
+	require.True(t, ok)
+	assert.Equal(t, receipt.StateFrozen, rec.State)
+	assert.True(t, strings.HasPrefix(rec.Pledge, "PL"), rec.Pledge)
+	_, ok = ledger.Get[warehouse.Lot](st, warehouse.LotKey(rec.Lot))
+	assert.True(t, ok)
+}
