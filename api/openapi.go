@@ -184,7 +184,7 @@ func OpenAPIPaths(doc []byte) (map[string]bool, error) {
 func (s *Server) RouterPaths() map[string]bool {
 	out := map[string]bool{}
 	for _, r := range s.app.GetRoutes(true) {
-		if r.Method == fiber.MethodHead || r.Path == "/" {
+		if r.Method == fiber.MethodHead || (r.Path == "/" && r.Method != fiber.MethodGet) {
 			continue
 		}
 		segs := strings.Split(r.Path, "/")
