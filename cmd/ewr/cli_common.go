@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,17 +260,124 @@ func printRows(items []any, every bool) {
 			cols = cols[:maxColumns]
 		}
 	}
+	// A quantity carries its unit and an amount its currency: those
+	// columns fold into the figures they qualify.
+	folded := cols[:0:0]
+	for _, c := range cols {
+		if (c == "unit" && slices.ContainsFunc(cols, isQuantity)) || (c == "currency" && slices.ContainsFunc(cols, isAmount)) {
+			continue
+		}
+		folded = append(folded, c)
+	}
+	cols = folded
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 	for _, it := range items {
 		m, _ := it.(map[string]any)
 		row := make([]string, len(cols))
 		for i, c := range cols {
-			row[i] = scalar(m[c])
+			row[i] = humanCell(c, m)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+}
+
+func isQuantity(c string) bool {
+	return c == "quantity" || c == "locked_qty" || c == "issued_qty" || c == "registered_qty"
+}
+
+func isAmount(c string) bool {
+	return c == "price_minor" || c == "outstanding" || c == "principal" || c == "disbursed" || c == "amount_minor" || c == "value_minor" ||
+		c == "minor_per_tonne"
+}
+
+// isTime: a column of unix seconds.
+func isTime(c string) bool {
+	return c == "time" || strings.HasSuffix(c, "_at") || c == "valid_until" || c == "storage_until" || c == "maturity" || c == "deadline" ||
+		c == "calibrated_until" || c == "block_time"
+}
+
+// humanCell is one table cell for people: a quantity with its unit, an
+// amount in its currency's major units, a time in local time, a list of
+// records as a count, never JSON.
+func humanCell(c string, m map[string]any) string {
+	v := m[c]
+	n, isNum := v.(json.Number)
+	switch {
+	case isNum && isQuantity(c):
+		if u, _ := m["unit"].(string); u != "" {
+			return groupDigits(n.String()) + " " + u
+		}
+		return groupDigits(n.String())
+	case isNum && isAmount(c):
+		if cur, _ := m["currency"].(string); cur != "" {
+			return cur + " " + majorUnits(n.String())
+		}
+	case isNum && isTime(c):
+		if sec, err := n.Int64(); err == nil && sec > 0 {
+			return time.Unix(sec, 0).Local().Format("2006-01-02 15:04")
+		}
+		return "-"
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return "-"
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if _, nested := x[k].(map[string]any); nested {
+				continue
+			}
+			parts = append(parts, k+" "+humanCell(k, x))
+		}
+		return strings.Join(parts, ", ")
+	case []any:
+		if len(x) > 0 {
+			if _, rec := x[0].(map[string]any); rec {
+				return fmt.Sprintf("%d items", len(x))
+			}
+		}
+	}
+	return scalar(v)
+}
+
+// groupDigits writes an integer with thousands separators: 1,234,567.
+func groupDigits(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if strings.ContainsAny(s, ".eE") {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// majorUnits writes an amount of minor units (cents) in major units,
+// exactly: 4000000 → 40,000.00.
+func majorUnits(minor string) string {
+	if strings.ContainsAny(minor, "-.eE") {
+		return minor
+	}
+	for len(minor) < 3 {
+		minor = "0" + minor
+	}
+	return groupDigits(minor[:len(minor)-2]) + "." + minor[len(minor)-2:]
 }
 
 func printKV(m map[string]any) {

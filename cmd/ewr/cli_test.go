@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,25 @@ func readFile(t *testing.T, p string) string {
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestTablesForPeople: a table shows a quantity with its unit, an amount
+// in its currency's major units, exactly, a time in local time, and no JSON
+// in a cell.
+func TestTablesForPeople(t *testing.T) {
+	var out bytes.Buffer
+	old := stdout
+	stdout = &out
+	defer func() { stdout = old }()
+	at := time.Date(2026, 12, 3, 9, 30, 0, 0, time.Local).Unix()
+	printTable([]any{map[string]any{"id": "LN-1", "status": "OPEN", "outstanding": json.Number("9007199254740993"), "currency": "USD",
+		"quantity": json.Number("25000"), "unit": "kg", "time": json.Number(strconv.FormatInt(at, 10)),
+		"pledges": []any{map[string]any{"id": "PL-1"}}}})
+	s := out.String()
+	assert.Contains(t, s, "25,000 kg")
+	assert.Contains(t, s, "USD 90,071,992,547,409.93", "exact, in major units")
+	assert.Contains(t, s, "2026-12-03 09:30")
+	assert.NotContains(t, s, "CURRENCY")
+	assert.NotContains(t, s, "UNIT")
+	assert.NotContains(t, s, "{")
 }
