@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ewrchain/ewr/api"
 	"github.com/ewrchain/ewr/api/apitest"
 	"github.com/ewrchain/ewr/internal/browser"
 	"github.com/ewrchain/ewr/ledger"
@@ -194,4 +195,77 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	assert.True(t, strings.HasPrefix(rec.Pledge, "PL"), rec.Pledge)
 	_, ok = ledger.Get[warehouse.Lot](st, warehouse.LotKey(rec.Lot))
 	assert.True(t, ok)
+}
+
+// TestConsoleShowsATheftLive: the bank's and the regulator's pages are
+// open when goods leave a supervised bay: the breach the supervisor proves
+// on chain appears on both, without a reload.
+func TestConsoleShowsATheftLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a localnet, the simulated warehouse and a browser")
+	}
+	sys := apitest.Start(t, apitest.Options{Validators: 1, IoT: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bay := ledger.DemoBays[2]
+	var in api.IntakeResult
+	require.NoError(t, sys.Client(ledger.Operator).Post(ctx, "/v1/simulator/intake", api.IntakeRequest{Warehouse: ledger.Warehouse1, Bay: bay,
+		NetsKg: []uint64{20_040, 20_030}}, &in))
+	now := time.Now().Unix()
+	for _, s := range []struct {
+		signers []string
+		op      receipt.Op
+	}{
+		{[]string{ledger.Operator, ledger.Inspector}, &warehouse.RegisterStock{Lot: "LOT-LIVE", Warehouse: ledger.Warehouse1, Bay: bay,
+			Commodity: "copper cathode", Grade: "LME Grade A", Unit: "kg", Tolerance: 150, Tickets: in.Tickets}},
+		{[]string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-LIVE", Lot: "LOT-LIVE", Depositor: ledger.TraderA, Negotiable: true,
+			Quantity: 40_000, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400, ValidUntil: now + 200*86400,
+			StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known", Fees: receipt.FeeTerms{Currency: "CNY"}}},
+		{[]string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-LIVE", Receipt: "WR-LIVE", Version: 1, Bank: ledger.BankA, Maturity: now + 90*86400}},
+		{[]string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-LIVE", ReceiptVersion: 2}},
+	} {
+		_, _, err := sys.Direct.Submit(ctx, s.signers, s.op)
+		require.NoError(t, err, "%T", s.op)
+	}
+
+	bctx, stop, err := browser.Start(context.Background(), t.TempDir())
+	require.NoError(t, err)
+	defer stop()
+	open := func(who, hash, marker string) context.Context {
+		t.Helper()
+		tab, _ := chromedp.NewContext(bctx)  // a tab of its own: its own session
+		require.NoError(t, chromedp.Do(tab)) // the tab lives as long as this first call's context
+		c, cancel := context.WithTimeout(tab, 45*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(c, chromedp.Navigate(sys.URL+"/"+hash),
+			chromedp.Poll[chromedp.Void](`document.querySelector('input[name=token]') !== null`, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.SendKeys(chromedp.CSS("input[name=token]"), sys.Tokens[who]), chromedp.Click(chromedp.CSS("form[aria-label='Sign in'] button")),
+			chromedp.Poll[chromedp.Void](`document.getElementById('who').innerText.includes(`+jsString(who)+`)`, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Evaluate[chromedp.Void](`location.hash = `+jsString(hash)),
+			chromedp.Poll[chromedp.Void](`document.body.innerText.includes(`+jsString(marker)+`)`, chromedp.WithPollingTimeout(30*time.Second))))
+		return tab
+	}
+	bank := open(ledger.BankA, "#/bank", "Pledge requests")
+	reg := open(ledger.Regulator, "#/oversight", "Open alerts")
+	for _, tab := range []context.Context{bank, reg} {
+		c, cancel := context.WithTimeout(tab, 10*time.Second)
+		s, err := chromedp.Run(c, chromedp.Evaluate[string](`document.body.innerText`))
+		cancel()
+		require.NoError(t, err)
+		require.NotContains(t, s, "WR-LIVE", "no alert before the theft")
+	}
+
+	var fr api.FaultResult
+	require.NoError(t, sys.Client(ledger.Admin1).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: ledger.Warehouse1, Bay: bay}, &fr))
+	for name, tab := range map[string]context.Context{"bank": bank, "regulator": reg} {
+		c, cancel := context.WithTimeout(tab, 90*time.Second)
+		err := chromedp.Do(c, chromedp.Poll[chromedp.Void](`document.body.innerText.includes('WR-LIVE') && document.body.innerText.includes('LOT-LIVE')`+
+			` && [...document.querySelectorAll('main section h2')].some((h) => /alert/i.test(h.textContent))`, chromedp.WithPollingTimeout(85*time.Second)))
+		cancel()
+		require.NoError(t, err, "the %s's page shows the theft's alert and the frozen receipt", name)
+	}
+	st, _ := sys.App().State()
+	r, ok := ledger.Get[receipt.Receipt](st, receipt.ReceiptKey("WR-LIVE"))
+	require.True(t, ok)
+	assert.Equal(t, receipt.StateFrozen, r.State, "on chain")
 }

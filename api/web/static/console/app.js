@@ -353,10 +353,14 @@ async function warehousePage() {
 
 async function bankPage() {
   const me = encodeURIComponent(S.me.id);
-  const [pending, loans, exposure] = await Promise.all([items("/v1/pledges?bank=" + me + "&status=PENDING"), items("/v1/loans?bank=" + me + "&limit=1000"), get("/v1/banks/" + me + "/exposure")]);
+  const [pending, loans, exposure, alerts] = await Promise.all([items("/v1/pledges?bank=" + me + "&status=PENDING"), items("/v1/loans?bank=" + me + "&limit=1000"),
+    get("/v1/banks/" + me + "/exposure"), items("/v1/alerts?open=true&limit=1000")]);
   const checks = await Promise.all(pending.map((p) => get("/v1/receipts/" + encodeURIComponent(p.receipt) + "/precheck?currency=USD&borrower=" + encodeURIComponent(p.pledgor)).catch(() => null)));
   const max = Math.max(1, ...(exposure.exposure || []).map((e) => e.quantity));
   return h("div", {}, h("h1", {}, "Bank"),
+    alerts.length ? h("section", { class: "card", "aria-labelledby": "al" }, h("h2", { id: "al" }, "Alerts on your collateral"),
+      table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot + " at " + a.warehouse + " / " + a.bay }, { label: "Kind", cell: (a) => a.kind },
+        { label: "Raised", cell: (a) => when(a.opened_at) }, { label: "Froze", cell: (a) => (a.frozen || []).map((id) => h("a", { href: "#/receipt/" + encodeURIComponent(id) }, id)) }], alerts)) : null,
     h("section", { class: "card", "aria-labelledby": "req" }, h("h2", { id: "req" }, "Pledge requests"),
       pending.length ? pending.map((p, i) => h("div", { class: "card" },
         h("h2", {}, "Pledge " + p.id + " of ", h("a", { href: "#/receipt/" + encodeURIComponent(p.receipt) }, p.receipt), " by " + nameOf(p.pledgor)),
