@@ -180,6 +180,40 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	assert.Contains(t, msg, "Refused:")
 	assert.Contains(t, msg, "(rule ")
 
+	// Delivery versus payment, step by step: the seller offers, the buyer
+	// accepts naming its bank, the bank holds the funds, the seller settles.
+	require.NoError(t, d.Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-DVP", Lot: r.Lot, Depositor: ledger.TraderA,
+		Negotiable: true, Quantity: 10, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
+		ValidUntil: now + 200*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known",
+		Fees: receipt.FeeTerms{Currency: "CNY"}}))
+	signIn(ledger.TraderA)
+	page("#/receipt/WR-DVP", "Offer for sale")
+	submit("Offer for sale", map[string]string{"buyer": ledger.TraderB, "price": "1234.56", "currency": "USD", "days": "2"})
+	assert.Contains(t, flashText(), "committed")
+	signIn(ledger.TraderB)
+	page("#/trading", "Offers to you")
+	assert.Contains(t, text(), "$1,234.56", "money in its currency")
+	shot("trading")
+	var offer string
+	{
+		c, cancel := context.WithTimeout(bctx, 10*time.Second)
+		offer, err = chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector("form[aria-label^='Accept ']").getAttribute('aria-label').slice(7)`))
+		cancel()
+		require.NoError(t, err)
+	}
+	submit("Accept "+offer, map[string]string{"bank": ledger.BankB})
+	assert.Contains(t, flashText(), "committed")
+	signIn(ledger.BankB)
+	page("#/bank", "Trades awaiting your funds")
+	submit("Fund "+offer, map[string]string{"ref": "ESC-CONSOLE"})
+	assert.Contains(t, flashText(), "committed")
+	signIn(ledger.TraderA)
+	page("#/trading", "Funded: settle")
+	do(chromedp.Click(chromedp.Search("//button[starts-with(text(),'Settle')]")), wait(`document.getElementById('flash').innerText.includes('committed')`))
+	dvp, err := d.Receipt(ctx, "WR-DVP")
+	require.NoError(t, err)
+	assert.Equal(t, ledger.TraderB, dvp.Holder, "on chain: the receipt moved to the buyer")
+
 	// Another bank: no trace of the receipt.
 	signIn(other)
 	page("#/receipts", "receipts")
@@ -197,9 +231,11 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	assert.True(t, ok)
 }
 
-// TestConsoleShowsATheftLive: the bank's and the regulator's pages are
-// open when goods leave a supervised bay: the breach the supervisor proves
-// on chain appears on both, without a reload.
+// TestConsoleShowsATheftLive: the warehouse weighs trucks in and registers
+// the lot from the console, its collateral manager co-signs from the inbox;
+// then the bank's and the regulator's pages are open when goods leave the
+// supervised bay: the breach the supervisor proves on chain appears on
+// both, without a reload.
 func TestConsoleShowsATheftLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a localnet, the simulated warehouse and a browser")
@@ -207,27 +243,6 @@ func TestConsoleShowsATheftLive(t *testing.T) {
 	sys := apitest.Start(t, apitest.Options{Validators: 1, IoT: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bay := ledger.DemoBays[2]
-	var in api.IntakeResult
-	require.NoError(t, sys.Client(ledger.Operator).Post(ctx, "/v1/simulator/intake", api.IntakeRequest{Warehouse: ledger.Warehouse1, Bay: bay,
-		NetsKg: []uint64{20_040, 20_030}}, &in))
-	now := time.Now().Unix()
-	for _, s := range []struct {
-		signers []string
-		op      receipt.Op
-	}{
-		{[]string{ledger.Operator, ledger.Inspector}, &warehouse.RegisterStock{Lot: "LOT-LIVE", Warehouse: ledger.Warehouse1, Bay: bay,
-			Commodity: "copper cathode", Grade: "LME Grade A", Unit: "kg", Tolerance: 150, Tickets: in.Tickets}},
-		{[]string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-LIVE", Lot: "LOT-LIVE", Depositor: ledger.TraderA, Negotiable: true,
-			Quantity: 40_000, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400, ValidUntil: now + 200*86400,
-			StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known", Fees: receipt.FeeTerms{Currency: "CNY"}}},
-		{[]string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-LIVE", Receipt: "WR-LIVE", Version: 1, Bank: ledger.BankA, Maturity: now + 90*86400}},
-		{[]string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-LIVE", ReceiptVersion: 2}},
-	} {
-		_, _, err := sys.Direct.Submit(ctx, s.signers, s.op)
-		require.NoError(t, err, "%T", s.op)
-	}
-
 	bctx, stop, err := browser.Start(context.Background(), t.TempDir())
 	require.NoError(t, err)
 	defer stop()
@@ -245,6 +260,44 @@ func TestConsoleShowsATheftLive(t *testing.T) {
 			chromedp.Poll[chromedp.Void](`document.body.innerText.includes(`+jsString(marker)+`)`, chromedp.WithPollingTimeout(30*time.Second))))
 		return tab
 	}
+	// The warehouse weighs two trucks in on a free bay and registers the
+	// lot; its collateral manager co-signs from the inbox.
+	bay := ledger.DemoBays[2]
+	wo := open(ledger.Operator, "#/warehouse", "Weigh in and register a lot")
+	run := func(tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(tab, 45*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(c, steps...))
+	}
+	run(wo, chromedp.SetValue(chromedp.CSS("form[aria-label='Weigh in'] [name=bay]"), bay),
+		chromedp.SetValue(chromedp.CSS("form[aria-label='Weigh in'] [name=nets]"), "20040, 20030"),
+		chromedp.Click(chromedp.CSS("form[aria-label='Weigh in'] button")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('flash').innerText.includes('co-sign')`, chromedp.WithPollingTimeout(30*time.Second)))
+	cm := open(ledger.Inspector, "#/", "Awaiting your signature")
+	run(cm, chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('button')].some((b) => b.textContent === 'Approve')`, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Click(chromedp.Search("//button[text()='Approve']")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('flash').innerText.includes('committed')`, chromedp.WithPollingTimeout(30*time.Second)))
+	st0, _ := sys.App().State()
+	b, ok := ledger.Get[warehouse.Bay](st0, warehouse.BayKey(ledger.Warehouse1, bay))
+	require.True(t, ok)
+	require.NotEmpty(t, b.LockedBy, "on chain: the lot is locked in bay %s", bay)
+	lot := b.LockedBy
+	now := time.Now().Unix()
+	for _, s := range []struct {
+		signers []string
+		op      receipt.Op
+	}{
+		{[]string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-LIVE", Lot: lot, Depositor: ledger.TraderA, Negotiable: true,
+			Quantity: 40_000, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400, ValidUntil: now + 200*86400,
+			StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known", Fees: receipt.FeeTerms{Currency: "CNY"}}},
+		{[]string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-LIVE", Receipt: "WR-LIVE", Version: 1, Bank: ledger.BankA, Maturity: now + 90*86400}},
+		{[]string{ledger.BankA}, &receipt.ConfirmPledge{Pledge: "PL-LIVE", ReceiptVersion: 2}},
+	} {
+		_, _, err := sys.Direct.Submit(ctx, s.signers, s.op)
+		require.NoError(t, err, "%T", s.op)
+	}
+
 	bank := open(ledger.BankA, "#/bank", "Pledge requests")
 	reg := open(ledger.Regulator, "#/oversight", "Open alerts")
 	for _, tab := range []context.Context{bank, reg} {
@@ -259,7 +312,7 @@ func TestConsoleShowsATheftLive(t *testing.T) {
 	require.NoError(t, sys.Client(ledger.Admin1).Post(ctx, "/v1/simulator/faults", api.FaultRequest{Kind: api.FaultTheft, Warehouse: ledger.Warehouse1, Bay: bay}, &fr))
 	for name, tab := range map[string]context.Context{"bank": bank, "regulator": reg} {
 		c, cancel := context.WithTimeout(tab, 90*time.Second)
-		err := chromedp.Do(c, chromedp.Poll[chromedp.Void](`document.body.innerText.includes('WR-LIVE') && document.body.innerText.includes('LOT-LIVE')`+
+		err := chromedp.Do(c, chromedp.Poll[chromedp.Void](`document.body.innerText.includes('WR-LIVE') && document.body.innerText.includes(`+jsString(lot)+`)`+
 			` && [...document.querySelectorAll('main section h2')].some((h) => /alert/i.test(h.textContent))`, chromedp.WithPollingTimeout(85*time.Second)))
 		cancel()
 		require.NoError(t, err, "the %s's page shows the theft's alert and the frozen receipt", name)

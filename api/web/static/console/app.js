@@ -287,6 +287,13 @@ async function receiptPage(id) {
     actions.push(form("Deliver", [{ name: "q", label: "Quantity (" + r.unit + ")", type: "number", min: 1, max: r.quantity, value: r.quantity }],
       (v) => act("Delivery of " + qty(Number(v.q), r.unit), "POST", path + "/deliver", { version: r.version, quantity: Number(v.q) })));
   }
+  if (mine && (r.state === "ISSUED" || r.state === "PLEDGED")) {
+    actions.push(form("Offer for sale", [{ name: "buyer", label: "Buyer", options: traders.map((p) => [p.id, p.name]) },
+      { name: "price", label: "Price (major units)", type: "number", min: 0.01, step: 0.01 }, { name: "currency", label: "Currency", pattern: "[A-Z]{3}", value: "USD", size: 4 },
+      { name: "days", label: "Open for days", type: "number", min: 1, max: 30, value: 2 }],
+      (v) => act("Offer to " + nameOf(v.buyer), "POST", "/v1/offers", { receipt: r.id, version: r.version, buyer: v.buyer, currency: v.currency,
+        price_minor: Math.round(Number(v.price) * 100), deadline: Math.floor(Date.now() / 1000) + Number(v.days) * 86400 })));
+  }
   if (r.transfer && r.transfer.to === S.me.id) actions.push(form("Accept the transfer", [], () => act("Accept", "POST", path + "/accept", { version: r.version })));
   if (has("regulator")) {
     if (r.state === "FROZEN") actions.push(form("Unfreeze", [{ name: "reason", label: "Reason", size: 40 }], (v) => act("Unfreeze", "POST", path + "/unfreeze", { reason: v.reason })));
@@ -330,6 +337,15 @@ async function warehousePage() {
       h("h2", {}, "Lots"),
       table([{ label: "Lot", cell: (l) => l.id }, { label: "Status", cell: (l) => badge(l.status) }, { label: "Locked", num: true, cell: (l) => qty(l.locked_qty, l.unit) },
         { label: "Receipts issued", num: true, cell: (l) => qty(l.issued_qty, l.unit) }, { label: "Health", cell: (l) => badge(l.health) }, { label: "Goods", cell: (l) => l.commodity + ", " + l.grade }], lots),
+      h("h2", {}, "Weigh in and register a lot"),
+      form("Weigh in", [{ name: "bay", label: "Bay", options: bays.filter((b) => !b.locked_by).map((b) => [b.id, b.id]) },
+        { name: "nets", label: "Net kg per truck (comma-separated)", pattern: "\\s*\\d+(\\s*,\\s*\\d+)*\\s*", size: 24 },
+        { name: "commodity", label: "Commodity", value: "copper cathode" }, { name: "grade", label: "Grade", value: "LME Grade A" }], async (v) => {
+        let intake;
+        try { intake = await api("POST", "/v1/simulator/intake", { warehouse: w.id, bay: v.bay, nets_kg: v.nets.split(",").map((x) => Number(x.trim())) }); }
+        catch (e) { flash(h("p", { class: "problem", role: "alert" }, problemText(e))); return; }
+        await act("Register the lot on bay " + v.bay, "POST", "/v1/lots", { warehouse: w.id, bay: v.bay, commodity: v.commodity, grade: v.grade, unit: "kg", tolerance: 150, tickets: intake.tickets });
+      }),
       h("h2", {}, "Issue a receipt"),
       locked.length ? form("Issue", [{ name: "lot", label: "Lot", options: locked.map((l) => [l.id, l.id + " (" + qty(l.locked_qty - l.issued_qty, l.unit) + " free)"]) },
         { name: "depositor", label: "Depositor", options: depositors.map((p) => [p.id, p.name]) }, { name: "quantity", label: "Quantity", type: "number", min: 1 },
@@ -340,7 +356,13 @@ async function warehousePage() {
           storage_terms_ref: "console", third_party_claims: "none known", fees: { currency: "USD", minor_per_tonne_per_day: 100 } });
       }) : h("p", { class: "muted" }, "No locked lot to issue against."),
       h("h2", {}, "Open release orders"),
-      table([{ label: "Order", cell: (o) => o.id }, { label: "Receipt", cell: (o) => o.receipt }, { label: "Holder", cell: (o) => nameOf(o.holder) }, { label: "Quantity", num: true, cell: (o) => qty(o.quantity, lotOf[o.lot] ? lotOf[o.lot].unit : "") }], ros, "No load-out is open."),
+      table([{ label: "Order", cell: (o) => o.id }, { label: "Receipt", cell: (o) => o.receipt }, { label: "Holder", cell: (o) => nameOf(o.holder) }, { label: "Quantity", num: true, cell: (o) => qty(o.quantity, lotOf[o.lot] ? lotOf[o.lot].unit : "") },
+        { label: "", cell: (o) => h("button", { type: "button", onclick: async () => {
+          let lo;
+          try { lo = await get("/v1/simulator/load-outs/" + encodeURIComponent(o.id)); } catch (e) { flash(h("p", { class: "problem", role: "alert" }, problemText(e))); return; }
+          if (!lo.done) { flash(h("p", { class: "problem" }, "The trucks are still loading: " + (lo.tickets || []).length + " weighed out so far.")); return; }
+          await act("Confirm the load-out of " + o.id, "POST", "/v1/release-orders/" + encodeURIComponent(o.id) + "/confirm", { tickets: lo.tickets, closing_reading: lo.closing_reading });
+        } }, "Confirm load-out") }], ros, "No load-out is open."),
       h("h2", {}, "Devices"),
       table([{ label: "Device", cell: (d) => d.id }, { label: "Kind", cell: (d) => deviceKind(d.type) }, { label: "Bay", cell: (d) => d.bay || "weighbridge" },
         { label: "Calibrated until", cell: (d) => [day(d.calibrated_until), d.calibrated_until < soon ? h("span", { class: "badge FROZEN" }, " expires soon") : ""] }], devices),
@@ -355,6 +377,7 @@ async function bankPage() {
   const me = encodeURIComponent(S.me.id);
   const [pending, loans, exposure, alerts] = await Promise.all([items("/v1/pledges?bank=" + me + "&status=PENDING"), items("/v1/loans?bank=" + me + "&limit=1000"),
     get("/v1/banks/" + me + "/exposure"), items("/v1/alerts?open=true&limit=1000")]);
+  const toFund = (await items("/v1/trades?party=" + me + "&status=AWAITING_FUNDS&limit=1000")).filter((t) => t.buyer_bank === S.me.id);
   const checks = await Promise.all(pending.map((p) => get("/v1/receipts/" + encodeURIComponent(p.receipt) + "/precheck?currency=USD&borrower=" + encodeURIComponent(p.pledgor)).catch(() => null)));
   const max = Math.max(1, ...(exposure.exposure || []).map((e) => e.quantity));
   return h("div", {}, h("h1", {}, "Bank"),
@@ -371,6 +394,10 @@ async function bankPage() {
         h("button", { type: "button", onclick: async () => { const r = await get("/v1/receipts/" + encodeURIComponent(p.receipt)); await act("Confirm pledge " + p.id, "POST", "/v1/pledges/" + encodeURIComponent(p.id) + "/confirm", { receipt_version: r.version }); } }, "Confirm"), " ",
         h("button", { type: "button", class: "secondary", onclick: () => act("Reject pledge " + p.id, "POST", "/v1/pledges/" + encodeURIComponent(p.id) + "/reject", { reason: "rejected in the console", version: p.version }) }, "Reject")))
         : h("p", { class: "muted" }, "No pledge request waits for you.")),
+    toFund.length ? h("section", { class: "card" }, h("h2", {}, "Trades awaiting your funds"), toFund.map((t) => h("div", {},
+      h("p", {}, nameOf(t.buyer) + " buys " + t.receipt + " from " + nameOf(t.seller) + " for " + money(t.price_minor, t.currency) + "."),
+      form("Fund " + t.id, [{ name: "ref", label: "Escrow reference", size: 16 }], (v) => act("Funds held for " + t.id, "POST", "/v1/trades/" + encodeURIComponent(t.id) + "/fund",
+        { amount_minor: t.price_minor, currency: t.currency, escrow_ref: v.ref }))))) : null,
     h("section", { class: "card" }, h("h2", {}, "Loans"),
       table([{ label: "Loan", cell: (l) => l.id }, { label: "Status", cell: (l) => badge(l.status) }, { label: "Borrower", cell: (l) => nameOf(l.borrower) },
         { label: "Principal", num: true, cell: (l) => money(l.principal, l.currency) }, { label: "Outstanding", num: true, cell: (l) => money(l.outstanding, l.currency) },
@@ -385,7 +412,16 @@ async function bankPage() {
 async function tradingPage() {
   const me = encodeURIComponent(S.me.id);
   const [offers, trades] = await Promise.all([items("/v1/offers?limit=1000"), items("/v1/trades?party=" + me + "&limit=1000")]);
+  const banks = S.participants.filter((p) => (p.roles || "").includes("bank"));
+  const toMe = offers.filter((o) => o.status === "OPEN" && o.buyer === S.me.id);
+  const funded = trades.filter((t) => t.status === "FUNDED");
   return h("div", {}, h("h1", {}, "Trading"),
+    toMe.length ? h("section", { class: "card" }, h("h2", {}, "Offers to you"), toMe.map((o) => h("div", {},
+      h("p", {}, nameOf(o.seller) + " offers ", h("a", { href: "#/receipt/" + encodeURIComponent(o.receipt) }, o.receipt), " for " + money(o.price_minor, o.currency) + ", until " + when(o.deadline) + "."),
+      form("Accept " + o.id, [{ name: "bank", label: "Your bank, which holds the funds", options: banks.map((p) => [p.id, p.name]) }],
+        (v) => act("Accept offer " + o.id, "POST", "/v1/offers/" + encodeURIComponent(o.id) + "/accept", { buyer_bank: v.bank }))))) : null,
+    funded.length ? h("section", { class: "card" }, h("h2", {}, "Funded: settle"), funded.map((t) => h("p", {}, "Trade " + t.id + ": funds for " + money(t.price_minor, t.currency) + " are held. ",
+      h("button", { type: "button", onclick: () => act("Settle " + t.id, "POST", "/v1/trades/" + encodeURIComponent(t.id) + "/settle", {}) }, "Settle: receipt to the buyer, payment to the seller")))) : null,
     h("section", { class: "card" }, h("h2", {}, "Offers"), table([{ label: "Offer", cell: (o) => o.id }, { label: "Status", cell: (o) => badge(o.status) },
       { label: "Receipt", cell: (o) => h("a", { href: "#/receipt/" + encodeURIComponent(o.receipt) }, o.receipt) }, { label: "Seller", cell: (o) => nameOf(o.seller) },
       { label: "Buyer", cell: (o) => nameOf(o.buyer) }, { label: "Price", num: true, cell: (o) => money(o.price_minor, o.currency) }, { label: "Until", cell: (o) => when(o.deadline) }], offers, "No offers.")),
