@@ -82,15 +82,9 @@ type ConsortiumMember struct {
 
 // LoadConsortium reads a consortium file; an unknown key is an error.
 func LoadConsortium(path string) (*Consortium, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var c Consortium
-	dec := toml.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, tomlError(path, err)
+	if err := readTOML(path, &c); err != nil {
+		return nil, err
 	}
 	if _, err := c.Genesis(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -219,6 +213,21 @@ func (c *Consortium) Ordered() (validators, observers []ConsortiumMember) {
 		}
 	}
 	return validators, observers
+}
+
+// readTOML decodes the TOML file at path into v; a key v has no field
+// for is an error, named with where it is.
+func readTOML(path string, v any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := toml.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return tomlError(path, err)
+	}
+	return nil
 }
 
 // tomlError names the keys a strict decode did not know, and where.

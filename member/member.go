@@ -149,15 +149,9 @@ func applyPeers(c *Config, ccfg *cmtcfg.Config) ([]string, error) {
 
 // LoadConfig reads <home>/ewr.toml; an unknown key is an error.
 func LoadConfig(home string) (*Config, error) {
-	raw, err := os.ReadFile(filepath.Join(home, ConfigFile))
-	if err != nil {
-		return nil, err
-	}
 	var c Config
-	dec := toml.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, tomlError(filepath.Join(home, ConfigFile), err)
+	if err := readTOML(filepath.Join(home, ConfigFile), &c); err != nil {
+		return nil, err
 	}
 	c.Home = home
 	if c.API.Listen == "" {
