@@ -14,6 +14,7 @@ import (
 	"github.com/ewrchain/ewr/chainengine"
 	"github.com/ewrchain/ewr/financing"
 	"github.com/ewrchain/ewr/indexer"
+	"github.com/ewrchain/ewr/iot"
 	"github.com/ewrchain/ewr/ledger"
 	"github.com/ewrchain/ewr/receipt"
 	"github.com/ewrchain/ewr/warehouse"
@@ -606,4 +607,76 @@ func (s *Server) tx(rc *reqCtx) error {
 		return rc.reply(http.StatusOK, TxView{Hash: hashHex(hash), Status: "pending", Signers: []string{}, Events: []EventView{}, Writes: []string{}})
 	}
 	return failf(PNotFound, "tx %s: not committed, and not submitted through this node", hashHex(hash))
+}
+
+// Readings is where a member's API reads a bay scale's recent readings:
+// its own NATS (member), not the chain.
+type Readings interface {
+	BayReadings(ctx context.Context, warehouse, bay string, since time.Time, max int) ([]iot.SignedReading, error)
+}
+
+// BayReadingsView is a bay scale's recent readings beside the lock band of
+// the lot locked in the bay.
+type BayReadingsView struct {
+	Warehouse string        `json:"warehouse"`
+	Bay       string        `json:"bay"`
+	Lot       string        `json:"lot"`
+	Unit      string        `json:"unit"`
+	Expected  uint64        `json:"expected"` // what the scale should read: the bay's tare and the goods
+	Tolerance uint64        `json:"tolerance"`
+	Readings  []ReadingView `json:"readings"`
+}
+
+// ReadingView is one signed weight reading, as the device sent it.
+type ReadingView struct {
+	Device string `json:"device"`
+	Seq    uint64 `json:"seq"`
+	TimeMs int64  `json:"time_ms"`
+	Qty    uint64 `json:"qty"`
+	Unit   string `json:"unit"`
+	Stable bool   `json:"stable"`
+}
+
+// maxBayReadings bounds one answer (ten minutes of a scale at a few
+// readings a second).
+const maxBayReadings = 3000
+
+func (s *Server) bayReadings(rc *reqCtx) error {
+	wh, err := rc.id("id")
+	if err != nil {
+		return err
+	}
+	bayID, err := rc.id("bay")
+	if err != nil {
+		return err
+	}
+	b, ok := get[warehouse.Bay](rc.state(), warehouse.BayKey(wh, bayID))
+	// The readings are the locked lot's business: its parties see them.
+	if !ok || b.LockedBy == "" || !rc.reader().mayReadKey(warehouse.LotKey(b.LockedBy)) {
+		return failf(PNotFound, "bay %s/%s holds no lot you are a party to", wh, bayID)
+	}
+	l, ok := get[warehouse.Lot](rc.state(), warehouse.LotKey(b.LockedBy))
+	if !ok {
+		return failf(PNotFound, "lot %s", b.LockedBy)
+	}
+	if s.cfg.Readings == nil {
+		return failf(PNotFound, "this node reads no device bus: no readings")
+	}
+	minutes, err := rc.queryInt("minutes", 10)
+	if err != nil || minutes < 1 || minutes > 60 {
+		return failf(PInvalidParameter, "minutes must be 1..60")
+	}
+	rs, err := s.cfg.Readings.BayReadings(rc.ctx(), wh, bayID, time.Now().Add(-time.Duration(minutes)*time.Minute), maxBayReadings)
+	if err != nil {
+		return err
+	}
+	out := BayReadingsView{Warehouse: wh, Bay: bayID, Lot: l.ID, Unit: l.Unit, Expected: l.Expected, Tolerance: l.Tolerance, Readings: []ReadingView{}}
+	for _, sr := range rs {
+		r := sr.Reading
+		if r.Weight == nil {
+			continue
+		}
+		out.Readings = append(out.Readings, ReadingView{Device: r.Device, Seq: r.Seq, TimeMs: r.TimeMs, Qty: r.Weight.Qty, Unit: r.Weight.Unit, Stable: r.Weight.Stable})
+	}
+	return rc.reply(http.StatusOK, out)
 }

@@ -67,7 +67,8 @@ var readPolicy = map[string]Visibility{
 
 	"/v1/participants": VisPublic, "/v1/participants/{id}": VisPublic,
 	"/v1/warehouses": VisPublic, "/v1/warehouses/{id}": VisPublic, "/v1/warehouses/{id}/bays": VisPublic,
-	"/v1/warehouses/{id}/lots": VisFiltered, "/v1/warehouses/{id}/release-orders": VisFiltered,
+	"/v1/warehouses/{id}/bays/{bay}/readings": VisParty, // the bay's locked lot's parties
+	"/v1/warehouses/{id}/lots":                VisFiltered, "/v1/warehouses/{id}/release-orders": VisFiltered,
 	"/v1/lots/{id}": VisParty, "/v1/lots/{id}/receipts": VisFiltered, "/v1/lots/{id}/proof": VisParty,
 
 	"/v1/receipts": VisFiltered, "/v1/receipts/{id}": VisParty, "/v1/receipts/{id}/history": VisFiltered,

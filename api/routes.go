@@ -91,6 +91,9 @@ func (s *Server) routeTable() []*Route {
 			"admit a warehouse (admin quorum)", "warehouse", func(_ *reqCtx, op *warehouse.RegisterWarehouse) string { return op.ID }),
 		listR("/v1/warehouses/{id}/bays", "warehouses", "warehouse bays", "a warehouse's bays and the lot locked in each", typ[warehouse.Bay](), listOf(s, s.bayList),
 			P("free", "boolean", "only bays holding no locked lot")),
+		getR("/v1/warehouses/{id}/bays/{bay}/readings", "warehouses", "warehouse bay-readings",
+			"the bay scale's signed readings of the last minutes, beside the lock band of the lot locked in the bay (from this member's NATS)",
+			typ[BayReadingsView](), s.bayReadings, P("minutes", "integer", "how far back, 1..60 (default 10)")),
 		on("/v1/warehouses/{id}/bays", "warehouses", "warehouse add-bay",
 			"add a bay with its scale's empty weight (the warehouse's operator)", "warehouse", func(id string, req *BayRequest) receipt.Op {
 				return &warehouse.AddBay{Warehouse: id, Bay: req.Bay, TareKg: req.TareKg}

@@ -45,6 +45,9 @@ type Config struct {
 	// devices of `ewr run`, for POST /v1/simulator/faults.
 	IoT       IoT
 	Simulator Simulator
+	// Readings serves a bay scale's recent readings (the member's NATS);
+	// nil: the route answers 503.
+	Readings Readings
 	// ConsoleDemo, set only by `ewr run` (the demo world), lists its
 	// participants and their tokens on the console's sign-in page.
 	ConsoleDemo []ParticipantEntry

@@ -386,6 +386,9 @@ func (m *Member) attach(ctx context.Context, node *chainengine.Node, c *Config, 
 		}
 		cfg.Queries, cfg.IndexerStatus = indexer.NewQueries(m.DB), m.Indexer.Status
 	}
+	if m.JetStream != nil && cfg.Readings == nil {
+		cfg.Readings = readings{m.JetStream}
+	}
 	m.APIConfig = cfg
 	if o.BeforeAPI != nil {
 		if err := o.BeforeAPI(ctx, m); err != nil {

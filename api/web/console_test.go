@@ -283,6 +283,10 @@ func TestConsoleShowsATheftLive(t *testing.T) {
 	require.True(t, ok)
 	require.NotEmpty(t, b.LockedBy, "on chain: the lot is locked in bay %s", bay)
 	lot := b.LockedBy
+	// The bay's scale, live, against the new lot's lock band.
+	run(wo, chromedp.Evaluate[chromedp.Void](`location.hash = '#/'`), chromedp.Evaluate[chromedp.Void](`location.hash = '#/warehouse'`),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('figure')].some((f) => f.innerText.includes(`+jsString(lot)+`) && f.querySelectorAll('circle').length > 0)`,
+			chromedp.WithPollingTimeout(40*time.Second)))
 	now := time.Now().Unix()
 	for _, s := range []struct {
 		signers []string

@@ -199,6 +199,7 @@ async function render(live) {
     const main = document.getElementById("main");
     main.replaceChildren(node);
     main.dataset.page = page || "home";
+    if (page === "warehouse") refreshCharts();
     if (!live) main.focus();
   } catch (e) {
     if (S.route !== route || !S.me) return;
@@ -316,6 +317,46 @@ async function receiptPage(id) {
       { label: "Details", cell: (e) => Object.entries(e.attrs || {}).map(([k, v]) => k + " " + v).join(", ") }, { label: "Block", num: true, cell: (e) => e.height }], hist, "No history yet.")));
 }
 
+// bayChart draws a bay scale's readings against the lot's lock band: the
+// band shaded, stable readings as dots on the line, unstable ones hollow.
+function bayChart(v) {
+  const W = 560, H = 150, pad = 34;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  const mk = (t, a) => { const e = document.createElementNS("http://www.w3.org/2000/svg", t); for (const [k, x] of Object.entries(a)) e.setAttribute(k, x); return e; };
+  svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("role", "img");
+  const rs = v.readings || [];
+  const last = rs.length ? rs[rs.length - 1] : null;
+  svg.setAttribute("aria-label", "Bay " + v.bay + ": " + rs.length + " readings; lock band " + qty(v.expected - v.tolerance, v.unit) + " to " + qty(v.expected + v.tolerance, v.unit) +
+    (last ? "; last " + qty(last.qty, last.unit) : ""));
+  const qs = rs.map((r) => r.qty).concat([v.expected - 3 * v.tolerance, v.expected + 3 * v.tolerance]);
+  const lo = Math.min(...qs), hi = Math.max(...qs), span = Math.max(1, hi - lo);
+  const t0 = rs.length ? rs[0].time_ms : Date.now() - 600000, t1 = rs.length ? Math.max(rs[rs.length - 1].time_ms, t0 + 1) : Date.now();
+  const x = (t) => pad + (t - t0) / (t1 - t0) * (W - pad - 8), y = (q) => H - 18 - (q - lo) / span * (H - 30);
+  svg.append(mk("rect", { x: pad, y: y(v.expected + v.tolerance), width: W - pad - 8, height: Math.max(1, y(v.expected - v.tolerance) - y(v.expected + v.tolerance)), fill: "#dff3e6" }));
+  svg.append(mk("line", { x1: pad, x2: W - 8, y1: y(v.expected), y2: y(v.expected), stroke: "#17673a", "stroke-dasharray": "4 3" }));
+  if (rs.length > 1) svg.append(mk("polyline", { points: rs.map((r) => x(r.time_ms) + "," + y(r.qty)).join(" "), fill: "none", stroke: "#2457c5" }));
+  for (const r of rs.slice(-200)) svg.append(mk("circle", { cx: x(r.time_ms), cy: y(r.qty), r: 2.2, fill: r.stable ? "#2457c5" : "#fff", stroke: "#2457c5" }));
+  const label = (tx, ty, s) => { const e = mk("text", { x: tx, y: ty }); e.textContent = s; svg.append(e); };
+  label(2, y(v.expected) + 4, nf.format(v.expected));
+  label(pad, H - 4, rs.length ? new Date(t0).toLocaleTimeString() : "no readings in the last minutes");
+  if (rs.length) label(W - 70, H - 4, new Date(t1).toLocaleTimeString());
+  return svg;
+}
+
+// refreshCharts redraws the open warehouse page's charts every few
+// seconds, leaving the rest of the page (and any form being filled) alone.
+let chartTimer = null;
+function refreshCharts() {
+  clearTimeout(chartTimer);
+  chartTimer = setTimeout(async () => {
+    if (!S.me || !S.route.startsWith("#/warehouse")) return;
+    for (const el of document.querySelectorAll("[data-chart]")) {
+      try { el.replaceChildren(bayChart(await get(el.dataset.chart))); } catch (_) {}
+    }
+    refreshCharts();
+  }, 5000);
+}
+
 async function warehousePage() {
   const whs = (await items("/v1/warehouses?limit=1000")).filter((w) => w.operator === S.me.id || w.collateral_manager === S.me.id || (w.supervisors || []).includes(S.me.id));
   const out = h("div", {}, h("h1", {}, "Your warehouses"));
@@ -326,6 +367,8 @@ async function warehousePage() {
     const [bays, lots, devices, ros, alerts] = await Promise.all([items(base + "/bays"), items(base + "/lots?limit=1000"), items("/v1/devices?warehouse=" + encodeURIComponent(w.id)),
       items(base + "/release-orders"), items("/v1/alerts?open=true&limit=1000")]);
     const lotOf = Object.fromEntries(lots.map((l) => [l.id, l]));
+    const held = bays.filter((b) => b.locked_by);
+    const charts = await Promise.all(held.map((b) => get(base + "/bays/" + encodeURIComponent(b.id) + "/readings?minutes=10").catch(() => null)));
     const locked = lots.filter((l) => l.status === "LOCKED");
     const soon = Date.now() / 1000 + 30 * 86400;
     out.append(h("section", { class: "card" }, h("h2", {}, w.name + " (" + w.id + ")"),
@@ -334,6 +377,9 @@ async function warehousePage() {
         { label: "Lot", cell: (b) => b.locked_by || "free" },
         { label: "Lock band", cell: (b) => { const l = lotOf[b.locked_by]; return l ? qty(l.expected - l.tolerance, l.unit) + " – " + qty(l.expected + l.tolerance, l.unit) : ""; } },
         { label: "Health", cell: (b) => { const l = lotOf[b.locked_by]; return l ? badge(l.health) : ""; } }], bays),
+      h("h2", {}, "The bay scales against their lock bands"),
+      held.length ? h("div", { class: "grid" }, held.map((b, i) => h("figure", { class: "card" }, h("figcaption", {}, "Bay " + b.id + " · lot " + b.locked_by),
+        charts[i] ? h("div", { "data-chart": base + "/bays/" + encodeURIComponent(b.id) + "/readings?minutes=10" }, bayChart(charts[i])) : h("p", { class: "muted" }, "No readings on this node.")))) : h("p", { class: "muted" }, "No bay holds a lot."),
       h("h2", {}, "Lots"),
       table([{ label: "Lot", cell: (l) => l.id }, { label: "Status", cell: (l) => badge(l.status) }, { label: "Locked", num: true, cell: (l) => qty(l.locked_qty, l.unit) },
         { label: "Receipts issued", num: true, cell: (l) => qty(l.issued_qty, l.unit) }, { label: "Health", cell: (l) => badge(l.health) }, { label: "Goods", cell: (l) => l.commodity + ", " + l.grade }], lots),
