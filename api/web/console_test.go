@@ -155,7 +155,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	// without a reload.
 	now := time.Now().Unix()
 	require.NoError(t, d.Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-LIVE", Lot: r.Lot, Depositor: ledger.TraderA,
-		Negotiable: true, Quantity: 10, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
+		Negotiable: true, Quantity: 5, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
 		ValidUntil: now + 200*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known",
 		Fees: receipt.FeeTerms{Currency: "CNY"}}))
 	require.NoError(t, d.Submit(ctx, []string{ledger.TraderA}, &receipt.RequestPledge{Pledge: "PL-LIVE", Receipt: "WR-LIVE", Version: 1,
@@ -183,7 +183,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	// Delivery versus payment, step by step: the seller offers, the buyer
 	// accepts naming its bank, the bank holds the funds, the seller settles.
 	require.NoError(t, d.Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{ID: "WR-DVP", Lot: r.Lot, Depositor: ledger.TraderA,
-		Negotiable: true, Quantity: 10, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
+		Negotiable: true, Quantity: 5, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
 		ValidUntil: now + 200*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known",
 		Fees: receipt.FeeTerms{Currency: "CNY"}}))
 	signIn(ledger.TraderA)
@@ -213,6 +213,20 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	dvp, err := d.Receipt(ctx, "WR-DVP")
 	require.NoError(t, err)
 	assert.Equal(t, ledger.TraderB, dvp.Holder, "on chain: the receipt moved to the buyer")
+
+	// Merging two receipts of one lot.
+	for _, m := range []string{"WR-M1", "WR-M2"} {
+		require.NoError(t, d.Submit(ctx, []string{ledger.Operator}, &warehouse.IssueReceipt{ID: m, Lot: r.Lot, Depositor: ledger.TraderA,
+			Negotiable: true, Quantity: 4, Description: "copper cathode", PlaceOfIssue: "Qingdao", StorageUntil: now + 300*86400,
+			ValidUntil: now + 200*86400, StorageAgreementDate: now - 86400, StorageTermsRef: "ST-1", ThirdPartyClaims: "none known",
+			Fees: receipt.FeeTerms{Currency: "CNY"}}))
+	}
+	page("#/receipts", "Merge two receipts")
+	submit("Merge", map[string]string{"a": "WR-M1", "b": "WR-M2"})
+	assert.Contains(t, flashText(), "committed")
+	m1, err := d.Receipt(ctx, "WR-M1")
+	require.NoError(t, err)
+	assert.Equal(t, receipt.StateSuperseded, m1.State, "on chain: merged away")
 
 	// Another bank: no trace of the receipt.
 	signIn(other)

@@ -234,7 +234,15 @@ function receiptRow(cols) {
 async function receipts() {
   const mine = await items("/v1/receipts?live=true&limit=1000");
   const states = [...new Set(mine.map((r) => r.state))].sort();
+  const free = mine.filter((r) => r.state === "ISSUED" && r.holder === S.me.id);
+  const opts = free.map((r) => [r.id, r.id + " · " + qty(r.quantity, r.unit) + " · lot " + r.lot]);
   return h("div", {}, h("h1", {}, "Your receipts"),
+    free.length > 1 ? h("section", { class: "card" }, h("h2", {}, "Merge two receipts of one lot"),
+      form("Merge", [{ name: "a", label: "This receipt", options: opts }, { name: "b", label: "and this one", options: opts.slice(1).concat(opts.slice(0, 1)) }], (v) => {
+        const a = free.find((r) => r.id === v.a), b = free.find((r) => r.id === v.b);
+        if (a.id === b.id) { flash(h("p", { class: "problem", role: "alert" }, "Check the form: choose two different receipts.")); return; }
+        return act("Merge " + a.id + " and " + b.id, "POST", "/v1/receipts/merge", { receipts: [{ id: a.id, version: a.version }, { id: b.id, version: b.version }] });
+      })) : null,
     states.length ? states.map((s) => h("section", { class: "card" }, h("h2", {}, badge(s)), table(receiptRow([{ label: "Valid until", cell: (r) => day(r.valid_until) }]), mine.filter((r) => r.state === s))))
       : h("p", { class: "muted" }, "You hold no receipts."));
 }
@@ -343,6 +351,23 @@ function bayChart(v) {
   return svg;
 }
 
+// ltvChart draws a loan's loan-to-value at each revaluation against its
+// maintenance level.
+function ltvChart(pts) {
+  const W = 360, H = 120, pad = 40;
+  const mk = (t, a) => { const e = document.createElementNS("http://www.w3.org/2000/svg", t); for (const [k, x] of Object.entries(a)) e.setAttribute(k, x); return e; };
+  const svg = mk("svg", { width: W, height: H, role: "img", "aria-label": "LTV " + pts.map((p) => bps(p.ltv)).join(", ") });
+  const hi = Math.max(...pts.map((p) => Math.max(p.ltv, p.maint))) * 1.1 || 1;
+  const t0 = pts[0].t, t1 = Math.max(pts[pts.length - 1].t, t0 + 1);
+  const x = (t) => pad + (t - t0) / (t1 - t0) * (W - pad - 8), y = (v) => H - 16 - v / hi * (H - 26);
+  const m = pts[pts.length - 1].maint;
+  svg.append(mk("line", { x1: pad, x2: W - 8, y1: y(m), y2: y(m), stroke: "#a4161a", "stroke-dasharray": "4 3" }));
+  svg.append(mk("polyline", { points: pts.map((p) => x(p.t) + "," + y(p.ltv)).join(" "), fill: "none", stroke: "#2457c5" }));
+  for (const p of pts) svg.append(mk("circle", { cx: x(p.t), cy: y(p.ltv), r: 3, fill: p.ltv > p.maint ? "#a4161a" : "#2457c5" }));
+  const t = mk("text", { x: 2, y: y(m) + 4 }); t.textContent = bps(m); svg.append(t);
+  return svg;
+}
+
 // refreshCharts redraws the open warehouse page's charts every few
 // seconds, leaving the rest of the page (and any form being filled) alone.
 let chartTimer = null;
@@ -426,6 +451,9 @@ async function bankPage() {
   const toFund = (await items("/v1/trades?party=" + me + "&status=AWAITING_FUNDS&limit=1000")).filter((t) => t.buyer_bank === S.me.id);
   const checks = await Promise.all(pending.map((p) => get("/v1/receipts/" + encodeURIComponent(p.receipt) + "/precheck?currency=USD&borrower=" + encodeURIComponent(p.pledgor)).catch(() => null)));
   const max = Math.max(1, ...(exposure.exposure || []).map((e) => e.quantity));
+  const marks = await items("/v1/events?type=loan.revalued&limit=1000").catch(() => []);
+  const ltvOf = {};
+  for (const e of marks) for (const r of e.refs) if (r.kind === "loan") (ltvOf[r.id] = ltvOf[r.id] || []).push({ t: e.time, ltv: Number(e.attrs.ltv_bps), maint: Number(e.attrs.maintenance_bps) });
   return h("div", {}, h("h1", {}, "Bank"),
     alerts.length ? h("section", { class: "card", "aria-labelledby": "al" }, h("h2", { id: "al" }, "Alerts on your collateral"),
       table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot + " at " + a.warehouse + " / " + a.bay }, { label: "Kind", cell: (a) => a.kind },
@@ -449,6 +477,8 @@ async function bankPage() {
         { label: "Principal", num: true, cell: (l) => money(l.principal, l.currency) }, { label: "Outstanding", num: true, cell: (l) => money(l.outstanding, l.currency) },
         { label: "LTV", num: true, cell: (l) => l.call ? bps(l.call.ltv_bps) : "" },
         { label: "Margin call", cell: (l) => l.call ? h("span", { class: "badge FROZEN" }, "called, cure by " + when(l.call.deadline)) : "none" }, { label: "Maturity", cell: (l) => day(l.maturity) }], loans, "No loans.")),
+    Object.keys(ltvOf).length ? h("section", { class: "card" }, h("h2", {}, "Loan-to-value over time"),
+      h("div", { class: "grid" }, Object.entries(ltvOf).map(([id, pts]) => h("figure", { class: "card" }, h("figcaption", {}, "Loan " + id + ": now " + bps(pts[pts.length - 1].ltv)), ltvChart(pts))))) : null,
     h("section", { class: "card" }, h("h2", {}, "Exposure"),
       table([{ label: "Commodity", cell: (e) => e.commodity }, { label: "Warehouse", cell: (e) => e.warehouse }, { label: "Pledges", num: true, cell: (e) => e.pledges },
         { label: "Quantity", num: true, cell: (e) => qty(e.quantity, e.unit) }, { label: "", cell: (e) => h("div", { class: "bar", role: "img", "aria-label": Math.round(e.quantity / max * 100) + "% of the largest" }, h("span", { style: "width:" + (e.quantity / max * 100) + "%" })) }],
