@@ -23,11 +23,19 @@ func (r readings) BayReadings(ctx context.Context, warehouse, bay string, since 
 		return nil, err
 	}
 	subject = strings.Replace(subject, ".DEVICE.", ".*.", 1)
+	// A short-lived consumer per request: removed when done, and by the
+	// server soon after should the removal not arrive (a chart polls every
+	// few seconds; the library's default keeps one five minutes).
 	c, err := r.js.OrderedConsumer(ctx, bus.ReadingsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject},
-		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since})
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since, InactiveThreshold: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if info := c.CachedInfo(); info != nil {
+			_ = r.js.DeleteConsumer(context.WithoutCancel(ctx), bus.ReadingsStream, info.Name)
+		}
+	}()
 	out := []iot.SignedReading{}
 	for len(out) < max {
 		batch, err := c.Fetch(min(256, max-len(out)), jetstream.FetchMaxWait(300*time.Millisecond))

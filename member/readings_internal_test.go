@@ -15,7 +15,7 @@ import (
 
 // TestBayReadings: the API's bay readings come from the member's NATS:
 // the bay scale's weight readings since a moment, in order, and nothing
-// of another bay or another kind.
+// of another bay or another kind; and no consumer is left behind.
 func TestBayReadings(t *testing.T) {
 	ns, err := bus.StartEmbedded(bus.Options{StoreDir: t.TempDir(), Port: bus.RandomPort})
 	require.NoError(t, err)
@@ -52,4 +52,10 @@ func TestBayReadings(t *testing.T) {
 	got, err = readings{js}.BayReadings(ctx, ledger.Warehouse1, "BAY-01", since, 3)
 	require.NoError(t, err)
 	assert.Len(t, got, 3)
+	// A chart polls: no request leaves a consumer on the stream behind.
+	stream, err := js.Stream(ctx, bus.ReadingsStream)
+	require.NoError(t, err)
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, info.State.Consumers, "consumers left on %s", bus.ReadingsStream)
 }
