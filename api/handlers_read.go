@@ -81,6 +81,9 @@ func (s *Server) consolePage(rc *reqCtx) error {
 	}
 	rc.c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	rc.c.Set(fiber.HeaderCacheControl, "no-store")
+	// The console acts with its user's token: no other site may frame it.
+	rc.c.Set(fiber.HeaderXFrameOptions, "DENY")
+	rc.c.Set(fiber.HeaderContentSecurityPolicy, "frame-ancestors 'none'")
 	return rc.c.Status(http.StatusOK).Send(page)
 }
 
@@ -102,6 +105,8 @@ func (s *Server) verifyPage(rc *reqCtx) error {
 	}
 	rc.c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	rc.c.Set(fiber.HeaderCacheControl, "no-cache")
+	// The console frames it to check a bundle; no other site may.
+	rc.c.Set(fiber.HeaderContentSecurityPolicy, "frame-ancestors 'self'")
 	return rc.c.Status(http.StatusOK).Send(page)
 }
 
@@ -625,6 +630,11 @@ type BayReadingsView struct {
 	Expected  uint64        `json:"expected"` // what the scale should read: the bay's tare and the goods
 	Tolerance uint64        `json:"tolerance"`
 	Readings  []ReadingView `json:"readings"`
+	// LastStable is the latest stable reading the chain has not used yet
+	// (newer than its device's last reading used as evidence or baseline),
+	// signed, exactly as the device sent it: what a re-count offers as the
+	// lot's new baseline (POST /v1/lots/{id}/recount).
+	LastStable *iot.SignedReading `json:"last_stable,omitempty"`
 }
 
 // ReadingView is one signed weight reading, as the device sent it.
@@ -671,12 +681,23 @@ func (s *Server) bayReadings(rc *reqCtx) error {
 		return err
 	}
 	out := BayReadingsView{Warehouse: wh, Bay: bayID, Lot: l.ID, Unit: l.Unit, Expected: l.Expected, Tolerance: l.Tolerance, Readings: []ReadingView{}}
+	used := map[string]iot.Pos{} // each device's last reading the chain used
 	for _, sr := range rs {
 		r := sr.Reading
 		if r.Weight == nil {
 			continue
 		}
 		out.Readings = append(out.Readings, ReadingView{Device: r.Device, Seq: r.Seq, TimeMs: r.TimeMs, Qty: r.Weight.Qty, Unit: r.Weight.Unit, Stable: r.Weight.Stable})
+		mark, seen := used[r.Device]
+		if !seen {
+			if m, ok := get[iot.DeviceMark](rc.state(), iot.DeviceMarkKey(r.Device)); ok {
+				mark = m.Pos()
+			}
+			used[r.Device] = mark
+		}
+		if r.Weight.Stable && r.Pos().After(mark) {
+			out.LastStable = &sr
+		}
 	}
 	return rc.reply(http.StatusOK, out)
 }
