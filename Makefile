@@ -87,9 +87,9 @@ soak:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=2m
 	$(MAKE) --no-print-directory chaos CHAOS_SEEDS="2 3 4 5 6 7 8 9 10 11" CHAOS_DURATION=120s
 
-## screenshots: a PNG of every console page the browser test visits, in .ewr/screenshots
+## screenshots: a PNG of every console page the browser tests visit, in .ewr/screenshots
 screenshots: build
-	EWR_SCREENSHOTS=$(CURDIR)/.ewr/screenshots $(GO) test -count=1 -run 'TestConsoleInTheBrowser' ./api/web
+	EWR_SCREENSHOTS=$(CURDIR)/.ewr/screenshots $(GO) test -count=1 -run 'TestConsoleInTheBrowser|TestDemoStoryInTheConsole' ./api/web
 	@ls $(CURDIR)/.ewr/screenshots
 
 clean:

@@ -15,6 +15,28 @@ function money(minor, currency) {
 }
 function when(unix) { return unix ? new Date(unix * 1000).toLocaleString() : "—"; }
 function day(unix) { return unix ? new Date(unix * 1000).toLocaleDateString() : "—"; }
+function hours(sec) { return sec % 3600 === 0 ? nf.format(sec / 3600) + " h" : nf.format(Math.round(sec / 60)) + " min"; }
+const alertKinds = { drift: "weight out of its band", step: "sudden weight change", motion: "motion in a locked bay", seal: "seal broken or door opened",
+  tamper: "device tampered with", gap: "devices silent", load_out: "load-out off the lock" };
+function alertKind(k) { return alertKinds[k] || String(k).replaceAll("_", " "); }
+// attrText says an event's attributes for people: money in its currency,
+// times local, quantities with their unit, basis points as percent.
+const moneyAttrs = new Set(["value", "outstanding", "price", "amount", "principal", "disbursed", "shortfall", "to_seller", "to_loan", "minor_per_tonne", "escrow_released"]);
+const timeAttrs = new Set(["deadline", "maturity", "until", "raised_at"]);
+const qtyAttrs = new Set(["quantity", "retained", "remaining", "weighed", "ordered", "counted", "baseline"]);
+function attrText(attrs, unit) {
+  const a = attrs || {};
+  return Object.entries(a).filter(([k]) => k !== "currency" && k !== "unit").map(([k, v]) => {
+    const n = Number(v), name = k.replaceAll("_", " ");
+    if (moneyAttrs.has(k) && a.currency && Number.isFinite(n)) return name + " " + money(n, a.currency);
+    if (timeAttrs.has(k) && Number.isFinite(n) && n > 0) return name + " " + when(n);
+    if (qtyAttrs.has(k) && Number.isFinite(n)) return name + " " + qty(n, a.unit || unit);
+    if (k.endsWith("_bps") && Number.isFinite(n)) return name.replace(/ bps$/, "") + " " + bps(n);
+    if (k === "tare_kg" && Number.isFinite(n)) return "tare " + qty(n, "kg");
+    return name + " " + v;
+  }).join(", ");
+}
+function plural(n, what) { return nf.format(n) + " " + what + (n === 1 ? "" : "s"); }
 function bps(b) { return (b / 100).toFixed(2).replace(/\.00$/, "") + " %"; }
 function deviceKind(t) { return typeof t === "number" ? (["", "weighbridge", "bay scale", "camera", "door seal"][t] || "device") : String(t).replaceAll("_", " "); }
 function nameOf(id) { const p = S.participants.find((x) => x.id === id); return p ? p.name + " (" + id + ")" : id; }
@@ -57,8 +79,9 @@ async function items(p) { const v = await get(p); return (v && v.items) || []; }
 // problemText says a refusal as a sentence naming the rule.
 function problemText(e) {
   const p = e.problem || {};
-  let s = "Refused: " + (p.title || e.message);
-  if (p.detail) s += " — " + p.detail;
+  const title = p.title || e.message;
+  // A detail that repeats the title says it once.
+  let s = "Refused: " + (p.detail && p.detail.startsWith(title) ? p.detail : title + (p.detail ? " — " + p.detail : ""));
   if (p.rule) s += " (rule " + p.rule + ")";
   return s + ".";
 }
@@ -86,6 +109,7 @@ function form(label, fields, submit, opts) {
     f.append(h("label", {}, fd.label, input));
   }
   f.append(h("button", { type: "submit", class: (opts && opts.secondary) ? "secondary" : "" }, label));
+  f.addEventListener("input", () => { f.dataset.dirty = "1"; });
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!f.checkValidity()) {
@@ -95,6 +119,7 @@ function form(label, fields, submit, opts) {
       return;
     }
     const v = Object.fromEntries(new FormData(f).entries());
+    delete f.dataset.dirty;
     await submit(v);
   });
   return f;
@@ -120,6 +145,8 @@ function signOut() {
   S.token = ""; S.me = null; sessionStorage.removeItem("ewr.token");
   clearTimeout(pending);
   if (S.live) { S.live.abort(); S.live = null; }
+  document.getElementById("proofcheck").hidden = true;
+  document.getElementById("verifier").replaceChildren();
   flash("");
   renderSignIn();
 }
@@ -167,7 +194,15 @@ function onEvent(ev) {
   if (!S.me) return;
   document.body.dataset.lastEvent = ev.type + " " + ev.id;
   clearTimeout(pending);
-  pending = setTimeout(() => render(true), 250);
+  pending = setTimeout(liveRender, 250);
+}
+// liveRender redraws the page for a committed event, unless someone is
+// filling in a form on it: then it waits until they submit or leave it.
+function liveRender() {
+  const main = document.getElementById("main");
+  const a = document.activeElement;
+  if (main.querySelector("form[data-dirty]") || (a && main.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName))) { pending = setTimeout(liveRender, 1000); return; }
+  render(true);
 }
 
 // ---------- pages ----------
@@ -199,6 +234,7 @@ async function render(live) {
     const main = document.getElementById("main");
     main.replaceChildren(node);
     main.dataset.page = page || "home";
+    main.dataset.route = route;
     if (page === "warehouse") refreshCharts();
     if (!live) main.focus();
   } catch (e) {
@@ -278,6 +314,34 @@ async function download(path, name) {
   flash(h("p", { class: "done" }, "Saved " + name + ". Check it offline at ", h("a", { href: "/verify" }, "/verify"), " against your consortium's genesis."));
 }
 
+// verifyHere fetches a receipt's position bundle and checks it with the
+// verifier page (/verify, the same WebAssembly a bank saves to disk) in a
+// frame; the frame tells the verdict back. The check sits above the page
+// (#proofcheck), so live updates of the page leave it alone.
+let verdictListener = null;
+async function verifyHere(path, id) {
+  const r = await fetch(path, { headers: { Authorization: "Bearer " + S.token } });
+  const say = (cls, text) => { const v = document.getElementById("verdict"); if (v) { v.className = cls; v.textContent = text; } };
+  if (!r.ok) { say("problem", "The node did not serve a proof: " + r.status + "."); return; }
+  const bundle = await r.text();
+  const frame = h("iframe", { src: "/verify", title: "Proof verifier for " + id, class: "verifier" });
+  if (verdictListener) window.removeEventListener("message", verdictListener);
+  verdictListener = (e) => {
+    if (e.source !== frame.contentWindow || e.origin !== location.origin || !e.data || !e.data.ewrVerdict) return;
+    const v = e.data.ewrVerdict;
+    if (v.need_genesis) say("problem", "Pin your consortium's genesis in the verifier below (step 1) to check the proof.");
+    else if (v.ok) say("done", "✓ Verified in this browser: " + v.records + " records of chain " + v.chain_id + " as the validators signed them after block " + v.state_height + ", " + Math.round(v.age_s) + " s ago.");
+    else say("problem", "✗ Not verified: " + v.error + ". Do not rely on it.");
+  };
+  window.addEventListener("message", verdictListener);
+  frame.addEventListener("load", () => frame.contentWindow.postMessage({ ewrBundle: bundle }, location.origin));
+  say("muted", "Checking the proof of " + id + " in this browser…");
+  document.getElementById("verifier").replaceChildren(frame);
+  const box = document.getElementById("proofcheck");
+  box.hidden = false;
+  document.getElementById("pc-close").onclick = () => { box.hidden = true; document.getElementById("verifier").replaceChildren(); };
+}
+
 async function receiptPage(id) {
   const r = await get("/v1/receipts/" + encodeURIComponent(id));
   const [hist, lin] = await Promise.all([items("/v1/receipts/" + encodeURIComponent(id) + "/history?limit=200").catch(() => []),
@@ -319,10 +383,13 @@ async function receiptPage(id) {
       h("section", { class: "card" }, h("h2", {}, "Terms"), kv([["Issued", when(r.issued_at) + " at " + r.place_of_issue], ["Valid until", day(r.valid_until)], ["Storage until", day(r.storage_until)],
         ["Storage fee", money(r.fees.minor_per_tonne_per_day, r.fees.currency) + " per tonne a day"], ["Version", r.version]]))),
     actions.length ? h("section", { class: "card", "aria-labelledby": "acts" }, h("h2", { id: "acts" }, "Act on it"), actions) : null,
-    h("section", { class: "card" }, h("h2", {}, "Proof"), h("button", { type: "button", class: "secondary", onclick: () => download(path + "/position-proof", r.id + ".position.json") }, "Download its proof bundle")),
+    h("section", { class: "card", "aria-labelledby": "proof" }, h("h2", { id: "proof" }, "Proof"),
+      h("p", { class: "muted" }, "One bundle proves, at one block, the receipt, its pledge, its lot's lock and health and the loan it secures. It is checked here in your browser against the genesis you pinned, not by this node."),
+      h("button", { type: "button", onclick: () => verifyHere(path + "/position-proof", r.id) }, "Verify its proof here"), " ",
+      h("button", { type: "button", class: "secondary", onclick: () => download(path + "/position-proof", r.id + ".position.json") }, "Download its proof bundle")),
     lin ? h("section", { class: "card" }, h("h2", {}, "Lineage"), lineageSVG(lin)) : null,
     h("section", { class: "card" }, h("h2", {}, "History"), table([{ label: "When", cell: (e) => when(e.time) }, { label: "What", cell: (e) => e.type.replaceAll("_", " ").replace(".", ": ") },
-      { label: "Details", cell: (e) => Object.entries(e.attrs || {}).map(([k, v]) => k + " " + v).join(", ") }, { label: "Block", num: true, cell: (e) => e.height }], hist, "No history yet.")));
+      { label: "Details", cell: (e) => attrText(e.attrs, r.unit) }, { label: "Block", num: true, cell: (e) => e.height }], hist, "No history yet.")));
 }
 
 // bayChart draws a bay scale's readings against the lot's lock band: the
@@ -331,7 +398,7 @@ function bayChart(v) {
   const W = 560, H = 150, pad = 34;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   const mk = (t, a) => { const e = document.createElementNS("http://www.w3.org/2000/svg", t); for (const [k, x] of Object.entries(a)) e.setAttribute(k, x); return e; };
-  svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("role", "img");
+  svg.setAttribute("viewBox", "0 0 " + W + " " + H); svg.setAttribute("class", "chart"); svg.setAttribute("role", "img");
   const rs = v.readings || [];
   const last = rs.length ? rs[rs.length - 1] : null;
   svg.setAttribute("aria-label", "Bay " + v.bay + ": " + rs.length + " readings; lock band " + qty(v.expected - v.tolerance, v.unit) + " to " + qty(v.expected + v.tolerance, v.unit) +
@@ -356,7 +423,7 @@ function bayChart(v) {
 function ltvChart(pts) {
   const W = 360, H = 120, pad = 40;
   const mk = (t, a) => { const e = document.createElementNS("http://www.w3.org/2000/svg", t); for (const [k, x] of Object.entries(a)) e.setAttribute(k, x); return e; };
-  const svg = mk("svg", { width: W, height: H, role: "img", "aria-label": "LTV " + pts.map((p) => bps(p.ltv)).join(", ") });
+  const svg = mk("svg", { viewBox: "0 0 " + W + " " + H, class: "chart", role: "img", "aria-label": "LTV " + pts.map((p) => bps(p.ltv)).join(", ") });
   const hi = Math.max(...pts.map((p) => Math.max(p.ltv, p.maint))) * 1.1 || 1;
   const t0 = pts[0].t, t1 = Math.max(pts[pts.length - 1].t, t0 + 1);
   const x = (t) => pad + (t - t0) / (t1 - t0) * (W - pad - 8), y = (v) => H - 16 - v / hi * (H - 26);
@@ -403,7 +470,7 @@ async function warehousePage() {
         { label: "Lock band", cell: (b) => { const l = lotOf[b.locked_by]; return l ? qty(l.expected - l.tolerance, l.unit) + " – " + qty(l.expected + l.tolerance, l.unit) : ""; } },
         { label: "Health", cell: (b) => { const l = lotOf[b.locked_by]; return l ? badge(l.health) : ""; } }], bays),
       h("h2", {}, "The bay scales against their lock bands"),
-      held.length ? h("div", { class: "grid" }, held.map((b, i) => h("figure", { class: "card" }, h("figcaption", {}, "Bay " + b.id + " · lot " + b.locked_by),
+      held.length ? h("div", { class: "grid charts" }, held.map((b, i) => h("figure", { class: "card" }, h("figcaption", {}, "Bay " + b.id + " · lot " + b.locked_by),
         charts[i] ? h("div", { "data-chart": base + "/bays/" + encodeURIComponent(b.id) + "/readings?minutes=10" }, bayChart(charts[i])) : h("p", { class: "muted" }, "No readings on this node.")))) : h("p", { class: "muted" }, "No bay holds a lot."),
       h("h2", {}, "Lots"),
       table([{ label: "Lot", cell: (l) => l.id }, { label: "Status", cell: (l) => badge(l.status) }, { label: "Locked", num: true, cell: (l) => qty(l.locked_qty, l.unit) },
@@ -431,23 +498,49 @@ async function warehousePage() {
         { label: "", cell: (o) => h("button", { type: "button", onclick: async () => {
           let lo;
           try { lo = await get("/v1/simulator/load-outs/" + encodeURIComponent(o.id)); } catch (e) { flash(h("p", { class: "problem", role: "alert" }, problemText(e))); return; }
-          if (!lo.done) { flash(h("p", { class: "problem" }, "The trucks are still loading: " + (lo.tickets || []).length + " weighed out so far.")); return; }
+          if (!lo.done) { flash(h("p", { class: "problem" }, "Release order " + o.id + ": the trucks are still loading, " + (lo.tickets || []).length + " weighed out so far.")); return; }
           await act("Confirm the load-out of " + o.id, "POST", "/v1/release-orders/" + encodeURIComponent(o.id) + "/confirm", { tickets: lo.tickets, closing_reading: lo.closing_reading });
         } }, "Confirm load-out") }], ros, "No load-out is open."),
       h("h2", {}, "Devices"),
       table([{ label: "Device", cell: (d) => d.id }, { label: "Kind", cell: (d) => deviceKind(d.type) }, { label: "Bay", cell: (d) => d.bay || "weighbridge" },
         { label: "Calibrated until", cell: (d) => [day(d.calibrated_until), d.calibrated_until < soon ? h("span", { class: "badge FROZEN" }, " expires soon") : ""] }], devices),
       h("h2", {}, "Open alerts"),
-      table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot }, { label: "Kind", cell: (a) => a.kind }, { label: "Raised", cell: (a) => when(a.opened_at) },
-        { label: "Evidence", cell: (a) => (a.readings || []).length + " signed readings from " + (a.device || "a device") + ((a.frozen || []).length ? "; froze " + a.frozen.join(", ") : "") }], alerts.filter((a) => a.warehouse === w.id), "No open alert.")));
+      table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot }, { label: "Kind", cell: (a) => alertKind(a.kind) }, { label: "Raised", cell: (a) => when(a.opened_at) },
+        { label: "Evidence", cell: (a) => plural((a.readings || []).length, "signed reading") + " from " + (a.device || "a device") + ((a.frozen || []).length ? "; froze " + a.frozen.join(", ") : "") }], alerts.filter((a) => a.warehouse === w.id), "No open alert."),
+      w.collateral_manager === S.me.id ? recountSection(w, lots.filter((l) => l.status === "LOCKED" && l.health !== "OK"), bays, held, charts) : null));
   }
   return out;
 }
 
+// recountSection lets the collateral manager re-count a lot in alarm: the
+// count, a note, and the bay scale's latest stable signed reading as the
+// lock's new baseline; a regulator co-signs from the inbox.
+function recountSection(w, alarmed, bays, held, charts) {
+  if (!alarmed.length) return [h("h2", {}, "Re-count"), h("p", { class: "muted" }, "No lot is in alarm: nothing to re-count.")];
+  const base = "/v1/warehouses/" + encodeURIComponent(w.id);
+  return [h("h2", {}, "Re-count a lot in alarm"), ...alarmed.map((l) => {
+    const bay = bays.find((b) => b.id === l.bay), i = held.findIndex((b) => b.id === l.bay);
+    const last = charts[i] && charts[i].last_stable;
+    const goods = last && bay ? Math.max(0, last.reading.weight.qty - bay.tare_kg) : null;
+    return h("div", { class: "card" },
+      h("p", {}, "Lot " + l.id + " in bay " + l.bay + " is ", badge(l.health), ": locked " + qty(l.locked_qty, l.unit) + ", receipts hold " + qty(l.issued_qty, l.unit) + "."),
+      last ? h("p", {}, "The bay scale last read " + qty(last.reading.weight.qty, last.reading.weight.unit) + " (stable, " + when(Math.floor(last.reading.time_ms / 1000)) +
+        "): with the empty bay's " + qty(bay.tare_kg, "kg") + " that is about " + qty(goods, l.unit) + " of goods.") : h("p", { class: "muted" }, "No stable reading from the bay scale since the chain last used one: a re-count waits for its next report."),
+      form("Re-count " + l.id, [{ name: "counted", label: "Counted (" + l.unit + ")", type: "number", min: 0, value: goods === null ? undefined : goods },
+        { name: "note", label: "What the count found", size: 36 }], async (v) => {
+        let now;
+        try { now = await get(base + "/bays/" + encodeURIComponent(l.bay) + "/readings?minutes=10"); } catch (e) { flash(h("p", { class: "problem", role: "alert" }, problemText(e))); return; }
+        if (!now.last_stable) { flash(h("p", { class: "problem", role: "alert" }, "The bay scale has sent no stable reading since the chain last used one: a re-count needs a fresh one as the lock's new baseline. Try again after its next report.")); return; }
+        return act("Re-count of " + l.id, "POST", "/v1/lots/" + encodeURIComponent(l.id) + "/recount", { counted: Number(v.counted), note: v.note, version: l.version, baseline: now.last_stable });
+      }));
+  })];
+}
+
 async function bankPage() {
   const me = encodeURIComponent(S.me.id);
-  const [pending, loans, exposure, alerts] = await Promise.all([items("/v1/pledges?bank=" + me + "&status=PENDING"), items("/v1/loans?bank=" + me + "&limit=1000"),
-    get("/v1/banks/" + me + "/exposure"), items("/v1/alerts?open=true&limit=1000")]);
+  const [pending, active, loans, exposure, alerts, policies, prices] = await Promise.all([items("/v1/pledges?bank=" + me + "&status=PENDING"), items("/v1/pledges?bank=" + me + "&status=ACTIVE&limit=1000"),
+    items("/v1/loans?bank=" + me + "&limit=1000"), get("/v1/banks/" + me + "/exposure"), items("/v1/alerts?open=true&limit=1000"),
+    items("/v1/credit-policies?bank=" + me + "&limit=1000"), items("/v1/prices?limit=1000")]);
   const toFund = (await items("/v1/trades?party=" + me + "&status=AWAITING_FUNDS&limit=1000")).filter((t) => t.buyer_bank === S.me.id);
   const checks = await Promise.all(pending.map((p) => get("/v1/receipts/" + encodeURIComponent(p.receipt) + "/precheck?currency=USD&borrower=" + encodeURIComponent(p.pledgor)).catch(() => null)));
   const max = Math.max(1, ...(exposure.exposure || []).map((e) => e.quantity));
@@ -456,7 +549,7 @@ async function bankPage() {
   for (const e of marks) for (const r of e.refs) if (r.kind === "loan") (ltvOf[r.id] = ltvOf[r.id] || []).push({ t: e.time, ltv: Number(e.attrs.ltv_bps), maint: Number(e.attrs.maintenance_bps) });
   return h("div", {}, h("h1", {}, "Bank"),
     alerts.length ? h("section", { class: "card", "aria-labelledby": "al" }, h("h2", { id: "al" }, "Alerts on your collateral"),
-      table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot + " at " + a.warehouse + " / " + a.bay }, { label: "Kind", cell: (a) => a.kind },
+      table([{ label: "Alert", cell: (a) => a.id }, { label: "Lot", cell: (a) => a.lot + " at " + a.warehouse + " / " + a.bay }, { label: "Kind", cell: (a) => alertKind(a.kind) },
         { label: "Raised", cell: (a) => when(a.opened_at) }, { label: "Froze", cell: (a) => (a.frozen || []).map((id) => h("a", { href: "#/receipt/" + encodeURIComponent(id) }, id)) }], alerts)) : null,
     h("section", { class: "card", "aria-labelledby": "req" }, h("h2", { id: "req" }, "Pledge requests"),
       pending.length ? pending.map((p, i) => h("div", { class: "card" },
@@ -472,13 +565,43 @@ async function bankPage() {
       h("p", {}, nameOf(t.buyer) + " buys " + t.receipt + " from " + nameOf(t.seller) + " for " + money(t.price_minor, t.currency) + "."),
       form("Fund " + t.id, [{ name: "ref", label: "Escrow reference", size: 16 }], (v) => act("Funds held for " + t.id, "POST", "/v1/trades/" + encodeURIComponent(t.id) + "/fund",
         { amount_minor: t.price_minor, currency: t.currency, escrow_ref: v.ref }))))) : null,
+    h("section", { class: "card", "aria-labelledby": "held" }, h("h2", { id: "held" }, "Pledges you hold"),
+      table([{ label: "Pledge", cell: (p) => p.id }, { label: "Receipt", cell: (p) => h("a", { href: "#/receipt/" + encodeURIComponent(p.receipt) }, p.receipt) },
+        { label: "Pledgor", cell: (p) => nameOf(p.pledgor) }, { label: "Quantity", num: true, cell: (p) => nf.format(p.quantity) }, { label: "Maturity", cell: (p) => day(p.maturity) },
+        { label: "Loan", cell: (p) => p.loan || "none" },
+        { label: "", cell: (p) => [p.loan ? null : form("Lend on " + p.id, [{ name: "principal", label: "Principal", type: "number", min: 0.01, step: 0.01, size: 10 },
+          { name: "currency", label: "Currency", pattern: "[A-Z]{3}", value: "USD", size: 4 }], (v) => act("Loan on " + p.id, "POST", "/v1/loans",
+            { borrower: p.pledgor, pledges: [p.id], currency: v.currency, principal: Math.round(Number(v.principal) * 100), maturity: p.maturity })),
+          h("button", { type: "button", class: "secondary", onclick: () => act("Release pledge " + p.id, "POST", "/v1/pledges/" + encodeURIComponent(p.id) + "/release", { version: p.version }) }, "Release"), " ",
+          h("button", { type: "button", class: "secondary", onclick: () => act("Enforce pledge " + p.id, "POST", "/v1/pledges/" + encodeURIComponent(p.id) + "/invoke", { version: p.version }) }, "Enforce")] }],
+        active, "You hold no pledge.")),
     h("section", { class: "card" }, h("h2", {}, "Loans"),
       table([{ label: "Loan", cell: (l) => l.id }, { label: "Status", cell: (l) => badge(l.status) }, { label: "Borrower", cell: (l) => nameOf(l.borrower) },
         { label: "Principal", num: true, cell: (l) => money(l.principal, l.currency) }, { label: "Outstanding", num: true, cell: (l) => money(l.outstanding, l.currency) },
-        { label: "LTV", num: true, cell: (l) => l.call ? bps(l.call.ltv_bps) : "" },
-        { label: "Margin call", cell: (l) => l.call ? h("span", { class: "badge FROZEN" }, "called, cure by " + when(l.call.deadline)) : "none" }, { label: "Maturity", cell: (l) => day(l.maturity) }], loans, "No loans.")),
+        { label: "LTV", num: true, cell: (l) => l.call ? bps(l.call.ltv_bps) : (ltvOf[l.id] ? bps(ltvOf[l.id][ltvOf[l.id].length - 1].ltv) : "") },
+        { label: "Margin call", cell: (l) => l.call ? h("span", { class: "badge FROZEN" }, "called, cure by " + when(l.call.deadline)) : "none" }, { label: "Maturity", cell: (l) => day(l.maturity) },
+        { label: "", cell: (l) => l.status !== "OPEN" ? "" : [
+          l.disbursed < l.principal ? form("Disburse " + l.id, [{ name: "amount", label: "Pay out", type: "number", min: 0.01, step: 0.01, max: (l.principal - l.disbursed) / 100, value: (l.principal - l.disbursed) / 100, size: 10 },
+            { name: "ref", label: "Reference", size: 10 }], (v) => act("Disbursed on " + l.id, "POST", "/v1/loans/" + encodeURIComponent(l.id) + "/disburse", { amount: Math.round(Number(v.amount) * 100), ref: v.ref, version: l.version })) : null,
+          l.outstanding > 0 ? form("Repay " + l.id, [{ name: "amount", label: "Repaid", type: "number", min: 0.01, step: 0.01, max: l.outstanding / 100, value: l.outstanding / 100, size: 10 },
+            { name: "ref", label: "Reference", size: 10 }], (v) => act("Repayment on " + l.id, "POST", "/v1/loans/" + encodeURIComponent(l.id) + "/repay", { amount: Math.round(Number(v.amount) * 100), ref: v.ref, version: l.version })) : null] }],
+        loans, "No loans.")),
     Object.keys(ltvOf).length ? h("section", { class: "card" }, h("h2", {}, "Loan-to-value over time"),
       h("div", { class: "grid" }, Object.entries(ltvOf).map(([id, pts]) => h("figure", { class: "card" }, h("figcaption", {}, "Loan " + id + ": now " + bps(pts[pts.length - 1].ltv)), ltvChart(pts))))) : null,
+    h("section", { class: "card", "aria-labelledby": "pol" }, h("h2", { id: "pol" }, "Credit policies"),
+      h("p", { class: "muted" }, "What you lend against a commodity: the haircut taken off its posted price, the loan-to-value allowed at opening, the level past which you call for margin."),
+      table([{ label: "Commodity", cell: (p) => p.commodity }, { label: "Haircut", num: true, cell: (p) => bps(p.haircut_bps) }, { label: "Initial LTV", num: true, cell: (p) => bps(p.initial_ltv_bps) },
+        { label: "Maintenance LTV", num: true, cell: (p) => bps(p.maintenance_ltv_bps) }, { label: "Margin call grace", num: true, cell: (p) => hours(p.margin_call_grace_sec) },
+        { label: "Price no older than", num: true, cell: (p) => p.max_price_age_sec ? hours(p.max_price_age_sec) : "any" }, { label: "Updated", cell: (p) => when(p.updated_at) }], policies, "No credit policy yet: you cannot lend until you set one."),
+      form("Set a credit policy", [{ name: "commodity", label: "Commodity", value: "copper cathode" }, { name: "haircut", label: "Haircut %", type: "number", min: 0, max: 99.99, step: 0.01, value: 15 },
+        { name: "initial", label: "Initial LTV %", type: "number", min: 0.01, max: 100, step: 0.01, value: 70 }, { name: "maint", label: "Maintenance LTV %", type: "number", min: 0.01, max: 100, step: 0.01, value: 80 },
+        { name: "grace", label: "Margin call grace (hours)", type: "number", min: 1, max: 720, value: 48 }, { name: "age", label: "Price no older than (hours, 0 any)", type: "number", min: 0, max: 720, value: 24 }], (v) => {
+        if (Number(v.initial) > Number(v.maint)) { flash(h("p", { class: "problem", role: "alert" }, "Check the form: the initial LTV cannot be above the maintenance LTV.")); return; }
+        return act("Credit policy for " + v.commodity, "POST", "/v1/credit-policies", { commodity: v.commodity, haircut_bps: Math.round(Number(v.haircut) * 100), initial_ltv_bps: Math.round(Number(v.initial) * 100),
+          maintenance_ltv_bps: Math.round(Number(v.maint) * 100), margin_call_grace_sec: Number(v.grace) * 3600, max_price_age_sec: Number(v.age) * 3600 });
+      }),
+      prices.length ? [h("h2", {}, "Posted prices"), table([{ label: "Commodity", cell: (p) => p.commodity }, { label: "Price per tonne", num: true, cell: (p) => money(p.minor_per_tonne, p.currency) },
+        { label: "Posted", cell: (p) => when(p.at) }], prices)] : h("p", { class: "muted" }, "No price is posted: a loan is marked to the oracle's posted price.")),
     h("section", { class: "card" }, h("h2", {}, "Exposure"),
       table([{ label: "Commodity", cell: (e) => e.commodity }, { label: "Warehouse", cell: (e) => e.warehouse }, { label: "Pledges", num: true, cell: (e) => e.pledges },
         { label: "Quantity", num: true, cell: (e) => qty(e.quantity, e.unit) }, { label: "", cell: (e) => h("div", { class: "bar", role: "img", "aria-label": Math.round(e.quantity / max * 100) + "% of the largest" }, h("span", { style: "width:" + (e.quantity / max * 100) + "%" })) }],
@@ -512,7 +635,7 @@ async function oversightPage() {
   const frozen = (await Promise.all(ids.map((id) => get("/v1/receipts/" + encodeURIComponent(id)).catch(() => null)))).filter((r) => r && r.state === "FROZEN");
   return h("div", {}, h("h1", {}, "Oversight"),
     h("section", { class: "card" }, h("h2", {}, "Open alerts"), table([{ label: "Alert", cell: (a) => a.id }, { label: "Warehouse", cell: (a) => a.warehouse + " / " + a.bay },
-      { label: "Lot", cell: (a) => a.lot }, { label: "Kind", cell: (a) => a.kind }, { label: "Raised", cell: (a) => when(a.opened_at) },
+      { label: "Lot", cell: (a) => a.lot }, { label: "Kind", cell: (a) => alertKind(a.kind) }, { label: "Raised", cell: (a) => when(a.opened_at) },
       { label: "Froze", cell: (a) => (a.frozen || []).map((id) => h("a", { href: "#/receipt/" + encodeURIComponent(id) }, id)) }], alerts, "No open alert.")),
     h("section", { class: "card" }, h("h2", {}, "Frozen receipts"), table(receiptRow([{ label: "Why", cell: (r) => r.frozen ? r.frozen.reason : "" }]), frozen, "No receipt is frozen.")),
     h("section", { class: "card" }, h("h2", {}, "Audit a receipt"), form("Open", [{ name: "id", label: "Receipt id", pattern: "[A-Za-z0-9._:-]{1,64}" }], (v) => { location.hash = "#/receipt/" + encodeURIComponent(v.id); })),
@@ -521,4 +644,11 @@ async function oversightPage() {
 }
 
 window.addEventListener("hashchange", () => { flash(""); render(); });
+// A hidden tab gives up its event stream (a browser allows a host six
+// connections, across tabs) and catches up when it is shown again.
+document.addEventListener("visibilitychange", () => {
+  if (!S.me) return;
+  if (document.hidden) { if (S.live) { S.live.abort(); S.live = null; } }
+  else if (!S.live) { startLive(); render(true); }
+});
 if (S.token) signIn(S.token); else renderSignIn();
