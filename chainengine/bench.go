@@ -45,6 +45,9 @@ type BenchConfig struct {
 	TimeoutPropose time.Duration
 	// CPUProfile, if set, receives a CPU profile of the measured window.
 	CPUProfile io.Writer
+	// HeapProfile, if set, receives a heap profile (live objects) taken at
+	// the end of the measured window, while the load is still on.
+	HeapProfile io.Writer
 	// Targets, if set, are nodes already running elsewhere (RemoteNodes):
 	// no localnet is started, and NewApp, Home and Down are not used.
 	Targets []BenchTarget
@@ -284,6 +287,12 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 				verifyEnd = verifyMicros()
 				if cfg.CPUProfile != nil {
 					pprof.StopCPUProfile()
+				}
+				if cfg.HeapProfile != nil {
+					runtime.GC() // the profile's in-use figures are as of the last GC
+					if err := pprof.Lookup("heap").WriteTo(cfg.HeapProfile, 0); err != nil {
+						return nil, err
+					}
 				}
 			}
 			if now.Sub(lastReport) >= time.Second {

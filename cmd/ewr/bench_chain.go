@@ -30,6 +30,7 @@ func runBenchChain(ctx context.Context, args []string) error {
 	home := fs.String("home", "", "run in this directory and keep it (default: a fresh temporary one)")
 	logLevel := fs.String("log-level", "none", logLevelUsage)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file (with --netns: of node 0's process)")
+	heapProfile := fs.String("memprofile", "", "write a heap profile (live objects, in-process localnet) at the end of the measured window to this file")
 	members := fs.Int("members", 0, "validators as members, each its own process (same as --validators; with --netns each in its own namespace)")
 	netns := fs.Bool("netns", false, "run each validator as its own process in its own network namespace, then the in-process localnet, and report both")
 	rtt := fs.Duration("rtt", 0, "with --netns: round-trip time to add between members (tc netem; not applied where the kernel has no netem)")
@@ -59,6 +60,13 @@ func runBenchChain(ctx context.Context, args []string) error {
 		}
 		defer profile.Close()
 	}
+	var heap *os.File
+	if *heapProfile != "" {
+		if heap, err = os.Create(*heapProfile); err != nil {
+			return err
+		}
+		defer heap.Close()
+	}
 	const chainID = "ewr-bench"
 	wl, err := spec.workload(chainID)
 	if err != nil {
@@ -66,7 +74,7 @@ func runBenchChain(ctx context.Context, args []string) error {
 	}
 	bcfg := chainengine.BenchConfig{
 		Validators: *n, Duration: *duration, Warmup: *warmup, RatePerS: *rate, Lanes: *lanes,
-		Down: *down, TimeoutPropose: *timeoutPropose, CPUProfile: profileWriter(profile),
+		Down: *down, TimeoutPropose: *timeoutPropose, CPUProfile: profileWriter(profile), HeapProfile: profileWriter(heap),
 		Home: *home, ChainID: chainID, App: *appName, Workload: wl, Logger: logger, Progress: os.Stderr,
 		NewApp: func(nodeHome string, _ int) (chainengine.App, error) { return spec.open(nodeHome, logger) },
 	}
