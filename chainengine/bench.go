@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -107,7 +108,10 @@ type BenchResult struct {
 	CPUUsPerTx float64 `json:"cpu_us_per_tx"`
 	// RSSMB is this process's peak resident memory (the in-process
 	// validators'), MiB.
-	RSSMB       float64        `json:"rss_mb"`
+	RSSMB float64 `json:"rss_mb"`
+	// MemLimitMB is the Go runtime's soft memory limit in force (GOMEMLIMIT),
+	// 0 for none: the GC then lets the heap grow to twice the live data.
+	MemLimitMB  float64        `json:"memlimit_mb"`
 	LoadAvg1m   float64        `json:"loadavg_1m,omitempty"`
 	Mix         map[string]int `json:"mix"`      // committed in the window, by kind
 	Rejected    map[string]int `json:"rejected"` // by codespace/code, submitted in the window
@@ -342,6 +346,9 @@ func (d *benchDriver) run(ctx context.Context, progress io.Writer) (*BenchResult
 		res.CPUUsPerTx = math.Round(float64(cpu.Microseconds()) / float64(d.committed))
 	}
 	res.RSSMB = math.Round(machine.PeakRSSMB())
+	if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
+		res.MemLimitMB = math.Round(float64(lim) / (1 << 20))
+	}
 	if d.saturate {
 		res.Mode, res.OfferedTxPerS = "saturate", float64(d.submitted)/wall
 	} else {
