@@ -44,6 +44,13 @@ type BenchConfig struct {
 	Down int
 	// TimeoutPropose, if set, overrides consensus.timeout_propose.
 	TimeoutPropose time.Duration
+	// NoRecheck turns mempool.recheck off: txs left in the mempool after a
+	// block are not checked again (a block's FinalizeBlock still refuses
+	// any the block made invalid).
+	NoRecheck bool
+	// GossipPeers, if set, is mempool.experimental_max_gossip_connections_to_persistent_peers:
+	// to how many peers a node forwards each tx (0: every peer).
+	GossipPeers int
 	// CPUProfile, if set, receives a CPU profile of the measured window.
 	CPUProfile io.Writer
 	// HeapProfile, if set, receives a heap profile (live objects) taken at
@@ -84,6 +91,8 @@ type BenchResult struct {
 	Latencies        int     `json:"latency_samples"`
 	Down             int     `json:"down,omitempty"` // validators stopped during the run
 	TimeoutProposeMs float64 `json:"timeout_propose_ms"`
+	Recheck          bool    `json:"recheck"`      // mempool.recheck
+	GossipPeers      int     `json:"gossip_peers"` // peers each tx is forwarded to; 0: all
 	BlocksPerS       float64 `json:"blocks_per_s"`
 	TxPerBlock       float64 `json:"tx_per_block"`
 	CPUCoresUsed     float64 `json:"cpu_cores_used"` // process CPU time / wall, in the window
@@ -186,6 +195,8 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 				c.Consensus.TimeoutPropose = cfg.TimeoutPropose
 			}
 			timeoutPropose = c.Consensus.TimeoutPropose
+			c.Mempool.Recheck = !cfg.NoRecheck
+			c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = cfg.GossipPeers
 		},
 	})
 	if err != nil {
@@ -207,6 +218,7 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	res, err := d.run(ctx, progress)
 	if res != nil {
 		res.Down, res.TimeoutProposeMs = cfg.Down, float64(timeoutPropose.Milliseconds())
+		res.Recheck, res.GossipPeers = !cfg.NoRecheck, cfg.GossipPeers
 	}
 	return res, err
 }
