@@ -48,8 +48,9 @@ type BenchConfig struct {
 	// block are not checked again (a block's FinalizeBlock still refuses
 	// any the block made invalid).
 	NoRecheck bool
-	// GossipPeers, if set, is mempool.experimental_max_gossip_connections_to_persistent_peers:
-	// to how many peers a node forwards each tx (0: every peer).
+	// GossipPeers, if set, overrides mempool.experimental_max_gossip_connections_to_persistent_peers,
+	// to how many peers a node forwards each tx: -1 every peer, 0 the
+	// tuned default.
 	GossipPeers int
 	// CPUProfile, if set, receives a CPU profile of the measured window.
 	CPUProfile io.Writer
@@ -188,6 +189,7 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 		return d.run(ctx, progress)
 	}
 	var timeoutPropose time.Duration
+	var gossipPeers int
 	ln, err := StartLocalnet(ctx, home, cfg.Validators, cfg.NewApp, LocalnetOptions{
 		ChainID: cfg.ChainID, AppState: cfg.Workload.AppState(), Logger: cfg.Logger,
 		Config: func(_ int, c *cmtcfg.Config) {
@@ -196,7 +198,13 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 			}
 			timeoutPropose = c.Consensus.TimeoutPropose
 			c.Mempool.Recheck = !cfg.NoRecheck
-			c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = cfg.GossipPeers
+			switch {
+			case cfg.GossipPeers < 0:
+				c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = 0 // every peer
+			case cfg.GossipPeers > 0:
+				c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = cfg.GossipPeers
+			}
+			gossipPeers = c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers
 		},
 	})
 	if err != nil {
@@ -218,7 +226,7 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	res, err := d.run(ctx, progress)
 	if res != nil {
 		res.Down, res.TimeoutProposeMs = cfg.Down, float64(timeoutPropose.Milliseconds())
-		res.Recheck, res.GossipPeers = !cfg.NoRecheck, cfg.GossipPeers
+		res.Recheck, res.GossipPeers = !cfg.NoRecheck, gossipPeers
 	}
 	return res, err
 }

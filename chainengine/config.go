@@ -38,6 +38,16 @@ const (
 	// mempoolCacheTxs remembers recently seen txs so gossip echoes and
 	// resubmissions of committed txs stop at the mempool.
 	mempoolCacheTxs = 100_000
+	// mempoolGossipPeers is to how many persistent peers a node forwards
+	// each tx it learns (CometBFT: every peer). In a full mesh every node
+	// otherwise receives each tx from every peer, hashes it and looks it up
+	// in its cache each time; with two, a tx still reaches every member in
+	// a hop or two, and a member that misses it only waits for a proposer
+	// that has it. 4 validators on 2 cores, receipt app, saturated, 2 pairs
+	// alternated: 3,499 vs 2,909 tx/s median (+20%), 521 vs 619 µs CPU per
+	// tx, p99 1.09 s vs 1.27 s (ewr bench chain --gossip-peers 2 vs -1).
+	// Safety does not depend on it: consensus gossip is untouched.
+	mempoolGossipPeers = 2
 )
 
 // tuneConfig sets what every ewr node needs on top of CometBFT's defaults.
@@ -78,6 +88,7 @@ func tuneConfig(cfg *cmtcfg.Config) {
 	m.Size = mempoolSizeTxs
 	m.CacheSize = mempoolCacheTxs
 	m.MaxTxBytes = MaxTxBytes
+	m.ExperimentalMaxGossipConnectionsToPersistentPeers = mempoolGossipPeers
 }
 
 // configPath is where a home keeps its CometBFT config.

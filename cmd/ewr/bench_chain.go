@@ -31,7 +31,7 @@ func runBenchChain(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "none", logLevelUsage)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file (with --netns: of node 0's process)")
 	recheck := fs.Bool("recheck", true, "mempool.recheck: check the txs left in the mempool again after each block")
-	gossipPeers := fs.Int("gossip-peers", 0, "forward each tx to at most this many peers (mempool.experimental_max_gossip_connections_to_persistent_peers; 0: all)")
+	gossipPeers := fs.Int("gossip-peers", 0, "forward each tx to at most this many peers (mempool.experimental_max_gossip_connections_to_persistent_peers; 0: the tuned default, -1: every peer)")
 	heapProfile := fs.String("memprofile", "", "write a heap profile (live objects, in-process localnet) at the end of the measured window to this file")
 	members := fs.Int("members", 0, "validators as members, each its own process (same as --validators; with --netns each in its own namespace)")
 	netns := fs.Bool("netns", false, "run each validator as its own process in its own network namespace, then the in-process localnet, and report both")
