@@ -60,7 +60,6 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		}
 	}
 
-	shots := os.Getenv("EWR_SCREENSHOTS")
 	bctx, stop, err := browser.Start(context.Background(), t.TempDir())
 	require.NoError(t, err)
 	defer stop()
@@ -81,17 +80,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	}
-	shot := func(name string) {
-		if shots == "" {
-			return
-		}
-		c, cancel := context.WithTimeout(bctx, 20*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(shots, 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
-	}
+	shot := func(name string) { t.Helper(); screenshot(t, bctx, name) }
 	page := func(hash, marker string) {
 		t.Helper()
 		c, cancel := context.WithTimeout(bctx, 45*time.Second)
@@ -321,19 +310,7 @@ func TestDemoStoryInTheConsole(t *testing.T) {
 			chromedp.Evaluate[chromedp.Void](`location.hash = `+jsString(hash)), poll(`document.body.innerText.includes(`+jsString(marker)+`)`))
 		return tab
 	}
-	shots := os.Getenv("EWR_SCREENSHOTS")
-	shot := func(tab context.Context, name string) {
-		t.Helper()
-		if shots == "" {
-			return
-		}
-		c, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(shots, 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
-	}
+	shot := func(tab context.Context, name string) { t.Helper(); screenshot(t, tab, name) }
 	// visit shows a page afresh (drafts reach an open page on the next
 	// render, not from the chain's events).
 	visit := func(tab context.Context, hash, marker string) {
@@ -525,4 +502,20 @@ func TestDemoStoryInTheConsole(t *testing.T) {
 	visit(buyer, "#/receipt/"+part, "History")
 	run(buyer, poll(`document.body.innerText.includes('delivery: confirmed') && document.body.innerText.includes('quantity 10,000 kg')`))
 	shot(buyer, "receipt-delivered")
+}
+
+// screenshot writes a PNG of the tab's whole page to $EWR_SCREENSHOTS
+// (make screenshots) as name.png; without it, nothing.
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("EWR_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	c, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
 }
