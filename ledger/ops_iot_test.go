@@ -230,6 +230,9 @@ func TestIoTBreachStepFreezesLiveReceipts(t *testing.T) {
 		h.fail(iot.ErrRecountShort, by(Inspector, Regulator), rc(49_999, s.weight(lc, 200_000, 50_490, true)))
 		h.fail(iot.ErrEvidenceStale, by(Inspector, Regulator), rc(50_500, s.weight(lc, 100_000, 50_490, true)))
 		h.fail(iot.ErrReadingInvalid, by(Inspector, Regulator), rc(50_500, s.weight(lc, 200_000, 50_490, false)))
+		// The breach's own evidence cannot be the new baseline: the chain used
+		// it (the console offers only a reading newer than the device's mark).
+		h.fail(iot.ErrReadingConsumed, by(Inspector, Regulator), rc(46_000, theft.Evidence[len(theft.Evidence)-1]))
 		// The scale still reads 3.6 t short: a count of the full lot disagrees with it.
 		h.fail(iot.ErrBaselineOff, by(Inspector, Regulator), rc(50_500, s.weight(lc, 200_000, 47_010, true)))
 		h.fail(receipt.ErrMissingField, by(Inspector, Regulator), &iot.Recount{Lot: "LOT-1", Counted: 50_100, Baseline: s.weight(lc, 200_000, 50_490, true)})
