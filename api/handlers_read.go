@@ -71,11 +71,7 @@ func (s *Server) metricsHandler(rc *reqCtx) error {
 }
 
 func (s *Server) consolePage(rc *reqCtx) error {
-	var demo any
-	if s.cfg.ConsoleDemo != nil {
-		demo = s.cfg.ConsoleDemo
-	}
-	page, err := web.ConsolePage(demo)
+	page, err := s.console()
 	if err != nil {
 		return err
 	}

@@ -85,8 +85,9 @@ type Server struct {
 	idem    *idemStore
 	routes  []*Route
 	openapi []byte
-	// verifier is the /verify page, rendered once on first request.
-	verifier func() ([]byte, error)
+	// verifier is the /verify page, console the console's: each rendered
+	// once, on first request.
+	verifier, console func() ([]byte, error)
 	log      *slog.Logger
 
 	done     chan struct{} // closed by Shutdown: event streams end
@@ -165,6 +166,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.openapi = doc
 	s.verifier = sync.OnceValues(web.VerifyPage)
+	s.console = sync.OnceValues(func() ([]byte, error) {
+		if s.cfg.ConsoleDemo == nil {
+			return web.ConsolePage(nil) // a nil slice in an any is not nil: no demo list
+		}
+		return web.ConsolePage(s.cfg.ConsoleDemo)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.reqs, s.cancelReqs = context.WithCancel(context.Background())
