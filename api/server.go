@@ -88,7 +88,7 @@ type Server struct {
 	// verifier is the /verify page, console the console's: each rendered
 	// once, on first request.
 	verifier, console func() ([]byte, error)
-	log      *slog.Logger
+	log               *slog.Logger
 
 	done     chan struct{} // closed by Shutdown: event streams end
 	stopOnce sync.Once
