@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,9 +38,6 @@ func TestMembersAcrossHomes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("four member stacks")
 	}
-	out := t.TempDir()
-	var stderr bytes.Buffer
-	require.Equal(t, 0, run([]string{"testnet", "--validators", "4", "--observers", "1", "--out", out, "--base-port", "0", "--api-base", "0"}, &stderr), stderr.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -46,27 +46,54 @@ func TestMembersAcrossHomes(t *testing.T) {
 	nodes := make([]*chainengine.Node, 5)
 	members := make([]*member.Member, 5)
 	held := map[string]int{} // participant → member
-	for k := range 5 {
-		home := filepath.Join(out, fmt.Sprintf("node%d", k))
-		c, err := member.LoadConfig(home)
-		require.NoError(t, err)
-		o, _, err := memberOptions(c, true)
-		require.NoError(t, err)
-		o.DB = pgtest.ForTest(t)
-		o.ChainLogger = log.NewNopLogger()
-		o.Observer = k == 4
-		m, err := member.Start(ctx, c, o)
-		require.NoError(t, err, "member %d", k)
-		t.Cleanup(func() { assert.NoError(t, m.Stop()) })
-		tokens := map[string]string{}
-		for tok, p := range o.Tokens {
-			tokens[p] = tok
-			held[p] = k
+	var out string
+	// The testnet's ports are free when it picks them; a test running
+	// beside this one may take one before its member binds it. Then the
+	// consortium is made afresh (chainengine.FreePorts asks for the retry).
+	for attempt := 1; ; attempt++ {
+		out = t.TempDir()
+		var stderr bytes.Buffer
+		require.Equal(t, 0, run([]string{"testnet", "--validators", "4", "--observers", "1", "--out", out, "--base-port", "0", "--api-base", "0"}, &stderr), stderr.String())
+		var started []*member.Member
+		var err error
+		for k := range 5 {
+			home := filepath.Join(out, fmt.Sprintf("node%d", k))
+			c, lerr := member.LoadConfig(home)
+			require.NoError(t, lerr)
+			o, _, oerr := memberOptions(c, true)
+			require.NoError(t, oerr)
+			o.DB = pgtest.ForTest(t)
+			o.ChainLogger = log.NewNopLogger()
+			o.Observer = k == 4
+			var m *member.Member
+			if m, err = member.Start(ctx, c, o); err != nil {
+				err = fmt.Errorf("member %d: %w", k, err)
+				break
+			}
+			started = append(started, m)
+			tokens := map[string]string{}
+			for tok, p := range o.Tokens {
+				tokens[p] = tok
+				held[p] = k
+			}
+			if len(c.API.Participants) > 0 {
+				drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
+			}
+			apps[k], nodes[k], members[k] = m.App, m.Node, m
 		}
-		if len(c.API.Participants) > 0 {
-			drivers[k] = &apiclient.Driver{Client: apiclient.New(m.URL, ""), Tokens: tokens, Reader: c.API.Participants[0]}
+		if err == nil {
+			for _, m := range started {
+				t.Cleanup(func() { assert.NoError(t, m.Stop()) })
+			}
+			break
 		}
-		apps[k], nodes[k], members[k] = m.App, m.Node, m
+		for _, m := range started {
+			assert.NoError(t, m.Stop())
+		}
+		inUse := errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") // CometBFT does not always wrap
+		require.True(t, inUse && attempt < 3, "%v", err)
+		t.Logf("attempt %d: %v; making the consortium again", attempt, err)
+		clear(held)
 	}
 	wh, tr, bk := held[ledger.Operator], held[ledger.TraderA], held[ledger.BankA]
 	require.Equal(t, held[ledger.Operator], held[ledger.Inspector], "the warehouse's people share a member")
