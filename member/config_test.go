@@ -91,3 +91,41 @@ func TestStartRefusesUnknownPeers(t *testing.T) {
 	_, err = os.Stat(filepath.Join(home, "ewr.lock"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member locked its home")
 }
+
+// TestStartRefusesAnotherGenesis: a member whose genesis file is not the
+// one its consortium agreed on (here: another network's of the same chain
+// id, other validators) is refused before anything of it is opened; the
+// genesis it was made with passes.
+func TestStartRefusesAnotherGenesis(t *testing.T) {
+	homes, err := chainengine.GenerateTestnet(2, t.TempDir(), "ewr-genesis", json.RawMessage("{}"), 0)
+	require.NoError(t, err)
+	others, err := chainengine.GenerateTestnet(2, t.TempDir(), "ewr-genesis", json.RawMessage("{}"), 0)
+	require.NoError(t, err)
+	agreed, err := member.GenesisHash(homes[0])
+	require.NoError(t, err)
+	home := homes[1]
+	var c member.Config
+	c.Home, c.Genesis = home, agreed
+	c.API.Listen = "127.0.0.1:0"
+	require.NoError(t, c.CheckGenesis(), "the agreed genesis")
+
+	foreign, err := os.ReadFile(filepath.Join(others[1], "config", "genesis.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(home, "config", "genesis.json"), foreign, 0o600))
+	m, err := member.Start(context.Background(), &c, member.Options{NoNATS: true, NoReadModel: true})
+	if err == nil {
+		_ = m.Stop()
+	}
+	require.ErrorIs(t, err, member.ErrOtherGenesis)
+	assert.ErrorContains(t, err, agreed)
+	_, err = os.Stat(chainengine.ReceiptAppDir(home))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member opened its state")
+	_, err = os.Stat(filepath.Join(home, "ewr.lock"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member locked its home")
+	_, err = os.Stat(filepath.Join(home, "data", "blockstore.db"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a refused member opened its block store")
+
+	// The check is the config's: one written without it starts unchecked.
+	c.Genesis = ""
+	assert.NoError(t, c.CheckGenesis())
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,7 +46,12 @@ const ConfigFile = "ewr.toml"
 type Config struct {
 	// Home is the member's home (set by LoadConfig).
 	Home string `toml:"-"`
-	NATS struct {
+	// Genesis is the SHA-256 (hex) of the genesis file the consortium
+	// agreed on, as CometBFT hashes it (the file's bytes). A member whose
+	// config/genesis.json hashes otherwise is refused at start. Empty:
+	// unchecked.
+	Genesis string `toml:"genesis_sha256,omitempty" comment:"sha256 of the consortium's genesis file: a member whose config/genesis.json differs is refused"`
+	NATS    struct {
 		// URL of an external NATS server; empty: an embedded one in
 		// <home>/data/nats.
 		URL string `toml:"url" comment:"an external NATS server; empty: embedded, in data/nats"`
@@ -147,6 +154,37 @@ func applyPeers(c *Config, ccfg *cmtcfg.Config) ([]string, error) {
 	return ids, nil
 }
 
+// ErrOtherGenesis: a member's genesis is not the one its consortium agreed on.
+var ErrOtherGenesis = errors.New("member: the genesis is not the consortium's")
+
+// GenesisHash is the SHA-256 (hex) of a home's config/genesis.json, the
+// hash CometBFT keeps of the genesis it started from.
+func GenesisHash(home string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	if err != nil {
+		return "", fmt.Errorf("member: genesis: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// CheckGenesis refuses a home whose genesis is not the one c names: a
+// member that started from it would never agree with the others' blocks.
+func (c *Config) CheckGenesis() error {
+	if c.Genesis == "" {
+		return nil
+	}
+	have, err := GenesisHash(c.Home)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(have, c.Genesis) {
+		return fmt.Errorf("%w: %s hashes to sha256 %s, %s names the consortium's as %s; get the genesis file the other members run",
+			ErrOtherGenesis, filepath.Join(c.Home, "config", "genesis.json"), have, filepath.Join(c.Home, ConfigFile), c.Genesis)
+	}
+	return nil
+}
+
 // LoadConfig reads <home>/ewr.toml; an unknown key is an error.
 func LoadConfig(home string) (*Config, error) {
 	var c Config
@@ -238,7 +276,11 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 		return nil, err
 	}
 
-	// The node's config and its peers, checked before anything is opened.
+	// The node's genesis, config and peers, checked before anything is
+	// opened.
+	if err := c.CheckGenesis(); err != nil {
+		return nil, err
+	}
 	ccfg, err := chainengine.LoadConfig(c.Home)
 	if err != nil {
 		return nil, err

@@ -158,8 +158,13 @@ func writeMemberConfigs(homes, hosts []string, apiBase int, shares [][]string, s
 	if err != nil {
 		return err
 	}
+	genesis, err := member.GenesisHash(homes[0])
+	if err != nil {
+		return err
+	}
 	for k, h := range homes {
 		var c member.Config
+		c.Genesis = genesis
 		c.Peers = member.Others(peers, k)
 		c.API.Listen = "127.0.0.1:0"
 		switch {

@@ -205,8 +205,13 @@ func (r *runner) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	genesis, err := member.GenesisHash(homes[0])
+	if err != nil {
+		return err
+	}
 	for k, h := range homes {
 		var c member.Config
+		c.Genesis = genesis
 		c.Peers = member.Others(peers, k)
 		c.API.Listen, c.NATS.Listen = apiAddr[k], natsAddr[k]
 		// Every member acts for the traders and banks, so that the same
