@@ -188,23 +188,12 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 		d := &benchDriver{cfg: cfg, nodes: cfg.Targets, saturate: saturate, rejected: map[string]int{}, mix: map[string]int{}}
 		return d.run(ctx, progress)
 	}
-	var timeoutPropose time.Duration
-	var gossipPeers int
+	var ran *cmtcfg.Config
 	ln, err := StartLocalnet(ctx, home, cfg.Validators, cfg.NewApp, LocalnetOptions{
 		ChainID: cfg.ChainID, AppState: cfg.Workload.AppState(), Logger: cfg.Logger,
 		Config: func(_ int, c *cmtcfg.Config) {
-			if cfg.TimeoutPropose > 0 {
-				c.Consensus.TimeoutPropose = cfg.TimeoutPropose
-			}
-			timeoutPropose = c.Consensus.TimeoutPropose
-			c.Mempool.Recheck = !cfg.NoRecheck
-			switch {
-			case cfg.GossipPeers < 0:
-				c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = 0 // every peer
-			case cfg.GossipPeers > 0:
-				c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = cfg.GossipPeers
-			}
-			gossipPeers = c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers
+			cfg.TuneNode(c)
+			ran = c
 		},
 	})
 	if err != nil {
@@ -225,10 +214,32 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	d := &benchDriver{cfg: cfg, nodes: targets, saturate: saturate, rejected: map[string]int{}, mix: map[string]int{}}
 	res, err := d.run(ctx, progress)
 	if res != nil {
-		res.Down, res.TimeoutProposeMs = cfg.Down, float64(timeoutPropose.Milliseconds())
-		res.Recheck, res.GossipPeers = !cfg.NoRecheck, gossipPeers
+		res.Down = cfg.Down
+		res.NodeConfig(ran)
 	}
 	return res, err
+}
+
+// TuneNode applies the benchmark's overrides to a node's config: the
+// in-process localnet's nodes, or the homes of nodes in other processes.
+func (cfg BenchConfig) TuneNode(c *cmtcfg.Config) {
+	if cfg.TimeoutPropose > 0 {
+		c.Consensus.TimeoutPropose = cfg.TimeoutPropose
+	}
+	c.Mempool.Recheck = !cfg.NoRecheck
+	switch {
+	case cfg.GossipPeers < 0:
+		c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = 0 // every peer
+	case cfg.GossipPeers > 0:
+		c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers = cfg.GossipPeers
+	}
+}
+
+// NodeConfig records the node config the benchmark ran on.
+func (res *BenchResult) NodeConfig(c *cmtcfg.Config) {
+	res.TimeoutProposeMs = float64(c.Consensus.TimeoutPropose.Milliseconds())
+	res.Recheck = c.Mempool.Recheck
+	res.GossipPeers = c.Mempool.ExperimentalMaxGossipConnectionsToPersistentPeers
 }
 
 type benchDriver struct {

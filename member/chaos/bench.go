@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/ewrchain/ewr/chainengine"
 )
 
@@ -61,12 +62,15 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 		}
 	}()
 	r := &runner{net: nt, o: Options{Binary: b.Binary}}
+	var ran *cmtcfg.Config // the config the nodes run, as the report says
 	for k, h := range homes {
 		// The benchmark reaches each node's RPC over its namespace's link.
 		cfg, err := chainengine.LoadConfig(h)
 		if err != nil {
 			return nil, err
 		}
+		b.Config.TuneNode(cfg)
+		ran = cfg
 		cfg.RPC.ListenAddress = "tcp://" + net.JoinHostPort(hosts[k], "26657")
 		if k == 0 && b.NodeProfile != nil {
 			cfg.RPC.PprofListenAddress = net.JoinHostPort(hosts[k], "6060")
@@ -116,7 +120,11 @@ func (b *NetBench) Run(ctx context.Context) (*chainengine.BenchResult, error) {
 	if b.Log != nil {
 		fmt.Fprintf(b.Log, "%d validators, each a process in its own namespace (%s.*)\n", b.Validators, nt.subnet)
 	}
-	return chainengine.RunChainBench(ctx, cfg)
+	res, err := chainengine.RunChainBench(ctx, cfg)
+	if res != nil {
+		res.NodeConfig(ran)
+	}
+	return res, err
 }
 
 // startNode starts p's plain node (no member stack): ewr node --home.
