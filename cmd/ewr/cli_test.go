@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"github.com/ewrchain/ewr/api/apitest"
 	"github.com/ewrchain/ewr/api/snake"
 	"github.com/ewrchain/ewr/ledger"
+	"github.com/ewrchain/ewr/simulators/demo"
 	"github.com/ewrchain/ewr/warehouse"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -212,4 +214,53 @@ func TestTablesForPeople(t *testing.T) {
 	assert.NotContains(t, s, "CURRENCY")
 	assert.NotContains(t, s, "UNIT")
 	assert.NotContains(t, s, "{")
+}
+
+// TestCLISecondBankLearnsNoTerms: after the demo story (bank-a lends on a
+// pledged receipt and sets its credit policy), the second bank's CLI reads
+// none of bank-a's loans, terms, policies or exposure; bank-a reads its own.
+func TestCLISecondBankLearnsNoTerms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo story on a running system")
+	}
+	sys := apitest.Start(t, apitest.Options{Validators: 1})
+	pfile := filepath.Join(t.TempDir(), "participants.json")
+	var entries []api.ParticipantEntry
+	for id, tok := range sys.Tokens {
+		entries = append(entries, api.ParticipantEntry{ID: id, Role: sys.World.Actors[id].Roles.String(), Name: sys.World.Actors[id].Name, Token: tok})
+	}
+	require.NoError(t, api.SaveParticipants(pfile, entries))
+	cmd := func(p string, args ...string) []string {
+		return append(args, "--api", sys.URL, "--participants", pfile, "--as", p)
+	}
+	var story bytes.Buffer // the story as ewr demo tells it, with this system's device keys
+	_, err := demo.Run(context.Background(), demo.Config{API: sys.URL, Tokens: sys.Tokens, World: sys.World, Out: &story, Tag: "cli"})
+	require.NoError(t, err, story.String())
+
+	const loan = "LN-cli"
+	own := jsonOf(t, 0, cmd(ledger.BankA, "loan", "get", loan)...)
+	require.Equal(t, ledger.BankA, own["bank"])
+	require.NotEmpty(t, jsonOf(t, 0, cmd(ledger.BankA, "loan", "list", "--bank", ledger.BankA)...)["items"])
+	require.NotEmpty(t, jsonOf(t, 0, cmd(ledger.BankA, "policy", "list", "--bank", ledger.BankA)...)["items"])
+
+	// The same reads that hide bank-a's book from bank-b show it to
+	// those who may read it.
+	code, _, errs := cli(t, cmd(ledger.BankA, "bank", "exposure", ledger.BankA, "--json")...)
+	require.Equal(t, 0, code, "bank-a reads its own exposure: %s", errs)
+	seen := false
+	for _, it := range jsonOf(t, 0, cmd(ledger.Regulator, "loan", "list", "--bank", ledger.BankA)...)["items"].([]any) {
+		seen = seen || it.(map[string]any)["id"] == loan
+	}
+	require.True(t, seen, "the regulator lists bank-a's loan")
+
+	p := jsonOf(t, 1, cmd(ledger.BankB, "loan", "get", loan)...)
+	assert.Equal(t, api.ProblemBase+"loan_not_found", p["type"], "another bank's loan is as missing")
+	for _, args := range [][]string{{"loan", "list", "--bank", ledger.BankA}, {"loan", "list"}, {"margin-call", "list"}, {"policy", "list", "--bank", ledger.BankA}, {"policy", "list"}} {
+		items, _ := jsonOf(t, 0, cmd(ledger.BankB, args...)...)["items"].([]any)
+		for _, it := range items {
+			assert.NotEqual(t, ledger.BankA, it.(map[string]any)["bank"], "ewr %s as bank-b lists bank-a's %v", strings.Join(args, " "), it)
+		}
+	}
+	p = jsonOf(t, 1, cmd(ledger.BankB, "bank", "exposure", ledger.BankA)...)
+	assert.Equal(t, api.ProblemBase+"not_found", p["type"], "another bank's exposure is as missing")
 }
