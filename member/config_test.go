@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ewrchain/ewr/chainengine"
@@ -31,11 +32,13 @@ func TestConfigFile(t *testing.T) {
 	assert.Contains(t, string(raw), "# the participants whose keys this member holds", "the file explains itself")
 
 	for name, doc := range map[string]string{
-		"unknown key":    "[api]\nlisten = \"127.0.0.1:1\"\nparticipant = [\"bank-a\"]\n",
-		"unknown table":  "[apis]\nlisten = \"127.0.0.1:1\"\n",
-		"no API address": "[api]\nparticipants = [\"bank-a\"]\n",
-		"not TOML":       "[api\n",
-		"wrong type":     "[api]\nlisten = 8080\n",
+		"unknown key":               "[api]\nlisten = \"127.0.0.1:1\"\nparticipant = [\"bank-a\"]\n",
+		"unknown table":             "[apis]\nlisten = \"127.0.0.1:1\"\n",
+		"no API address":            "[api]\nparticipants = [\"bank-a\"]\n",
+		"not TOML":                  "[api\n",
+		"wrong type":                "[api]\nlisten = 8080\n",
+		"genesis hash not a sha256": "genesis_sha256 = \"b725d2\"\n[api]\nlisten = \"127.0.0.1:1\"\n",
+		"genesis hash upper case":   "genesis_sha256 = \"" + strings.Repeat("AB", 32) + "\"\n[api]\nlisten = \"127.0.0.1:1\"\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := t.TempDir()
@@ -107,11 +110,12 @@ func TestStartRefusesAnotherGenesis(t *testing.T) {
 	var c member.Config
 	c.Home, c.Genesis = home, agreed
 	c.API.Listen = "127.0.0.1:0"
-	require.NoError(t, c.CheckGenesis(), "the agreed genesis")
+	genesisFile := filepath.Join(home, "config", "genesis.json")
+	require.NoError(t, c.CheckGenesis(genesisFile), "the agreed genesis")
 
 	foreign, err := os.ReadFile(filepath.Join(others[1], "config", "genesis.json"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(home, "config", "genesis.json"), foreign, 0o600))
+	require.NoError(t, os.WriteFile(genesisFile, foreign, 0o600))
 	m, err := member.Start(context.Background(), &c, member.Options{NoNATS: true, NoReadModel: true})
 	if err == nil {
 		_ = m.Stop()
@@ -127,5 +131,5 @@ func TestStartRefusesAnotherGenesis(t *testing.T) {
 
 	// The check is the config's: one written without it starts unchecked.
 	c.Genesis = ""
-	assert.NoError(t, c.CheckGenesis())
+	assert.NoError(t, c.CheckGenesis(genesisFile))
 }

@@ -160,7 +160,11 @@ var ErrOtherGenesis = errors.New("member: the genesis is not the consortium's")
 // GenesisHash is the SHA-256 (hex) of a home's config/genesis.json, the
 // hash CometBFT keeps of the genesis it started from.
 func GenesisHash(home string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	return fileSHA256(filepath.Join(home, "config", "genesis.json"))
+}
+
+func fileSHA256(path string) (string, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("member: genesis: %w", err)
 	}
@@ -168,19 +172,20 @@ func GenesisHash(home string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// CheckGenesis refuses a home whose genesis is not the one c names: a
-// member that started from it would never agree with the others' blocks.
-func (c *Config) CheckGenesis() error {
+// CheckGenesis refuses a genesis file (the node's, as config.toml names
+// it) that is not the one c names: a member that started from it would
+// never agree with the others' blocks.
+func (c *Config) CheckGenesis(genesisFile string) error {
 	if c.Genesis == "" {
 		return nil
 	}
-	have, err := GenesisHash(c.Home)
+	have, err := fileSHA256(genesisFile)
 	if err != nil {
 		return err
 	}
-	if !strings.EqualFold(have, c.Genesis) {
+	if have != c.Genesis {
 		return fmt.Errorf("%w: %s hashes to sha256 %s, %s names the consortium's as %s; get the genesis file the other members run",
-			ErrOtherGenesis, filepath.Join(c.Home, "config", "genesis.json"), have, filepath.Join(c.Home, ConfigFile), c.Genesis)
+			ErrOtherGenesis, genesisFile, have, filepath.Join(c.Home, ConfigFile), c.Genesis)
 	}
 	return nil
 }
@@ -194,6 +199,11 @@ func LoadConfig(home string) (*Config, error) {
 	c.Home = home
 	if c.API.Listen == "" {
 		return nil, fmt.Errorf("%s: api.listen is required", filepath.Join(home, ConfigFile))
+	}
+	if c.Genesis != "" {
+		if b, err := hex.DecodeString(c.Genesis); err != nil || len(b) != sha256.Size || c.Genesis != strings.ToLower(c.Genesis) {
+			return nil, fmt.Errorf("%s: genesis_sha256 %q is not a SHA-256 in lower-case hex (64 digits)", filepath.Join(home, ConfigFile), c.Genesis)
+		}
 	}
 	return &c, nil
 }
@@ -276,13 +286,13 @@ func Start(ctx context.Context, c *Config, o Options) (_ *Member, err error) {
 		return nil, err
 	}
 
-	// The node's genesis, config and peers, checked before anything is
+	// The node's config, genesis and peers, checked before anything is
 	// opened.
-	if err := c.CheckGenesis(); err != nil {
-		return nil, err
-	}
 	ccfg, err := chainengine.LoadConfig(c.Home)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckGenesis(ccfg.GenesisFile()); err != nil {
 		return nil, err
 	}
 	peers, err := applyPeers(c, ccfg)
