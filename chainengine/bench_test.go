@@ -51,6 +51,8 @@ func TestRunChainBench(t *testing.T) {
 	require.Positive(t, res.VerifyUs)
 	assert.InDelta(t, float64(res.Cores)*1e6/res.VerifyUs, res.CeilingTxPerS, 1, "one validator: cores / verify_us")
 	assert.InDelta(t, res.TxPerS/res.CeilingTxPerS, res.CeilingFraction, 0.001)
+	assert.Positive(t, res.VerifyUsLoaded, "the same measured under the load")
+	assert.Positive(t, res.GossipSleepMs, "the node config the run used")
 	assert.Positive(t, res.CPUUsPerTx)
 	assert.Positive(t, res.RSSMB)
 	assert.Empty(t, res.Rejected)

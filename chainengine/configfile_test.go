@@ -72,6 +72,10 @@ func TestGenerateTestnet(t *testing.T) {
 		assert.Equal(t, "pebbledb", cfg.DBBackend)
 		assert.Equal(t, "null", cfg.TxIndex.Indexer)
 		assert.False(t, cfg.Consensus.CreateEmptyBlocks)
+		// The block's hops are not held back by CometBFT's 10 ms timers:
+		// what the home was written with is what it reads back.
+		assert.Equal(t, p2pFlushThrottle, cfg.P2P.FlushThrottleTimeout)
+		assert.Equal(t, peerGossipSleep, cfg.Consensus.PeerGossipSleepDuration)
 		assert.Equal(t, loopbackAddr(30000+2*i), cfg.P2P.ListenAddress)
 		assert.Equal(t, loopbackAddr(30000+2*i+1), cfg.RPC.ListenAddress)
 		assert.Len(t, strings.Split(cfg.P2P.PersistentPeers, ","), 2)

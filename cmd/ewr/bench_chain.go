@@ -32,6 +32,8 @@ func runBenchChain(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to this file (with --netns: of node 0's process)")
 	recheck := fs.Bool("recheck", true, "mempool.recheck: check the txs left in the mempool again after each block")
 	gossipPeers := fs.Int("gossip-peers", 0, "forward each tx to at most this many peers (mempool.experimental_max_gossip_connections_to_persistent_peers; 0: the tuned default, -1: every peer)")
+	gossipSleep := fs.Duration("gossip-sleep", 0, "override consensus.peer_gossip_sleep_duration, how long gossip waits when it has nothing to send (0: the tuned default)")
+	flushThrottle := fs.Duration("flush-throttle", 0, "override p2p.flush_throttle_timeout, how long a connection holds messages before it writes them (0: the tuned default)")
 	heapProfile := fs.String("memprofile", "", "write a heap profile (live objects, in-process localnet) at the end of the measured window to this file")
 	members := fs.Int("members", 0, "validators as members, each its own process (same as --validators; with --netns each in its own namespace)")
 	netns := fs.Bool("netns", false, "run each validator as its own process in its own network namespace, then the in-process localnet, and report both")
@@ -76,7 +78,7 @@ func runBenchChain(ctx context.Context, args []string) error {
 	}
 	bcfg := chainengine.BenchConfig{
 		Validators: *n, Duration: *duration, Warmup: *warmup, RatePerS: *rate, Lanes: *lanes,
-		Down: *down, TimeoutPropose: *timeoutPropose, NoRecheck: !*recheck, GossipPeers: *gossipPeers, CPUProfile: profileWriter(profile), HeapProfile: profileWriter(heap),
+		Down: *down, TimeoutPropose: *timeoutPropose, NoRecheck: !*recheck, GossipPeers: *gossipPeers, GossipSleep: *gossipSleep, FlushThrottle: *flushThrottle, CPUProfile: profileWriter(profile), HeapProfile: profileWriter(heap),
 		Home: *home, ChainID: chainID, App: *appName, Workload: wl, Logger: logger, Progress: os.Stderr,
 		NewApp: func(nodeHome string, _ int) (chainengine.App, error) { return spec.open(nodeHome, logger) },
 	}
