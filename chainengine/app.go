@@ -111,7 +111,7 @@ type pendingBlock struct {
 	appHash  []byte
 	outcomes []TxOutcome
 	record   *ledger.BlockRecord
-	reads    map[string]*[]byte // the block's read memo, for hot
+	reads    memo               // the block's read memo, for hot
 	changes  []merkle.Change
 }
 
@@ -588,7 +588,7 @@ func (a *ReceiptApp) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockReq
 	}
 	p.tree = tree
 	p.appHash = appHash
-	p.reads = state.reads
+	p.reads = memo{recent: state.reads, older: state.older}
 	if changes := state.changes(); len(changes) > 0 {
 		p.changes = changes
 		if err := p.batch.Set(undoKey(req.Height), canon.Marshal(undoOf(tree, state.reads, changes)), nil); err != nil {

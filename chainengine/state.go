@@ -173,22 +173,35 @@ type blockState struct {
 	order  []string
 	// reads memoizes base reads: a block's txs read the same records (their
 	// signers, banks, lots) again and again, and each tree read hashes the
-	// key and walks the tree.
+	// key and walks the tree. older is the memo's previous generation
+	// (hotReads): a read found there moves to reads.
 	reads map[string]*[]byte // nil value: absent
+	older map[string]*[]byte
 }
 
-// newBlockState starts a block over base. reads, if not nil, must hold
-// base's values (hotReads.forTree); the block adds what it reads to it.
-func newBlockState(base *merkle.Tree, reads map[string]*[]byte) *blockState {
-	if reads == nil {
-		reads = map[string]*[]byte{}
+// newBlockState starts a block over base. m, if not empty, must hold base's
+// values (hotReads.forTree); the block adds what it reads to it.
+func newBlockState(base *merkle.Tree, m memo) *blockState {
+	if m.recent == nil {
+		m.recent = map[string]*[]byte{}
 	}
-	return &blockState{base: base, writes: map[string]*[]byte{}, reads: reads}
+	return &blockState{base: base, writes: map[string]*[]byte{}, reads: m.recent, older: m.older}
 }
 
-// hotReadsMax bounds the records hotReads carries between blocks (up to
-// ~100 MB per node); past it, the next block starts from an empty memo.
-const hotReadsMax = 1 << 18
+// memo is what hotReads carries: the records the last blocks read or wrote
+// (recent) and those the blocks before them did (older).
+type memo struct {
+	recent, older map[string]*[]byte
+}
+
+// hotReadsGen is how many records a generation of the memo holds before it
+// becomes the older one and the one before it is dropped: the memo keeps at
+// most two (~25 MB per node at the receipt workload's records), and the
+// records every block reads (signers, banks, lots) move to the new one as
+// soon as a block reads them. With one generation of 2^18 records, dropped
+// whole when full, a node's memo held ~100 MB and every record's value a
+// second time beside the tree's own copy.
+const hotReadsGen = 1 << 15
 
 // hotReads carries a block's read memo over to the next block: consecutive
 // blocks read mostly the same records (signers, banks, lots, the receipts
@@ -197,34 +210,44 @@ const hotReadsMax = 1 << 18
 // tree by applying the block's changes to it. Only the consensus connection
 // (FinalizeBlock, Commit) touches it.
 type hotReads struct {
-	tree  *merkle.Tree
-	reads map[string]*[]byte
+	tree *merkle.Tree
+	memo memo
+	gen  int // records per generation; 0: hotReadsGen
 }
 
-// forTree returns the memo if it holds tree's values, else nil.
-func (h *hotReads) forTree(tree *merkle.Tree) map[string]*[]byte {
+// forTree returns the memo if it holds tree's values, else an empty one.
+func (h *hotReads) forTree(tree *merkle.Tree) memo {
 	if h.tree != tree || tree == nil {
-		return nil
+		return memo{}
 	}
-	return h.reads
+	return h.memo
 }
 
-// advance makes reads, which held the values of the tree a block started
-// from, hold those of tree, which the block's changes made.
-func (h *hotReads) advance(tree *merkle.Tree, reads map[string]*[]byte, changes []merkle.Change) {
-	if reads == nil || len(reads)+len(changes) > hotReadsMax {
-		h.tree, h.reads = nil, nil
+// advance makes m, which held the values of the tree a block started from
+// (the block's recent reads, and older as it was), hold those of tree,
+// which the block's changes made. The changes go to the recent generation,
+// where they shadow any older value.
+func (h *hotReads) advance(tree *merkle.Tree, m memo, changes []merkle.Change) {
+	if m.recent == nil {
+		h.tree, h.memo = nil, memo{}
 		return
 	}
 	for _, c := range changes {
 		if c.Delete {
-			reads[string(c.Key)] = nil
+			m.recent[string(c.Key)] = nil
 		} else {
 			v := c.Value
-			reads[string(c.Key)] = &v
+			m.recent[string(c.Key)] = &v
 		}
 	}
-	h.tree, h.reads = tree, reads
+	gen := h.gen
+	if gen <= 0 {
+		gen = hotReadsGen
+	}
+	if len(m.recent) > gen {
+		m.older, m.recent = m.recent, make(map[string]*[]byte, gen/4)
+	}
+	h.tree, h.memo = tree, m
 }
 
 func (b *blockState) Get(key string) ([]byte, bool) {
@@ -235,6 +258,13 @@ func (b *blockState) Get(key string) ([]byte, bool) {
 		return *v, true
 	}
 	if v, ok := b.reads[key]; ok {
+		if v == nil {
+			return nil, false
+		}
+		return *v, true
+	}
+	if v, ok := b.older[key]; ok {
+		b.reads[key] = v
 		if v == nil {
 			return nil, false
 		}

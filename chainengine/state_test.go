@@ -14,21 +14,25 @@ import (
 // through blockState with the memo carried from block to block, and checks
 // after every block that each memoized read equals what the new tree holds
 // (a stale memo would make every node agree on a wrong value), and that a
-// memo is never used for a tree it was not made for.
+// memo is never used for a tree it was not made for. Generations of 50
+// records over 300 keys turn over every few blocks, so values that moved
+// from the older generation, and older values a recent write shadows, are
+// read throughout.
 func TestHotReadsFollowTheTree(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	key := func() string { return fmt.Sprintf("k/%03d", rng.IntN(300)) }
 
-	var hot hotReads
+	hot := hotReads{gen: 50}
+	rotations := 0
 	tree := merkle.Build(nil)
 	for block := range 200 {
-		reads := hot.forTree(tree)
+		m := hot.forTree(tree)
 		if block > 0 {
-			require.NotNil(t, reads, "block %d: the memo did not follow the committed tree", block)
+			require.NotNil(t, m.recent, "block %d: the memo did not follow the committed tree", block)
 		}
-		st := newBlockState(tree, reads)
+		st := newBlockState(tree, m)
 		for range 40 {
 			switch k := key(); rng.IntN(3) {
 			case 0:
@@ -49,16 +53,31 @@ func TestHotReadsFollowTheTree(t *testing.T) {
 		if len(changes) > 0 {
 			next = tree.Apply(changes)
 		}
-		hot.advance(next, st.reads, changes)
+		before := hot.memo.older
+		hot.advance(next, memo{recent: st.reads, older: st.older}, changes)
+		if block > 0 && fmt.Sprintf("%p", before) != fmt.Sprintf("%p", hot.memo.older) {
+			rotations++
+		}
+		require.LessOrEqual(t, len(hot.memo.recent), hot.gen, "block %d: a generation outgrew its bound", block)
 		tree = next
-		keys := make([]string, 0, len(hot.reads))
-		for k := range hot.reads {
-			keys = append(keys, k)
+		seen := map[string]bool{}
+		var keys []string
+		for _, g := range []map[string]*[]byte{hot.memo.recent, hot.memo.older} {
+			for k := range g {
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
 			want, ok := tree.Get([]byte(k))
-			if v := hot.reads[k]; v == nil {
+			v, inRecent := hot.memo.recent[k]
+			if !inRecent {
+				v = hot.memo.older[k]
+			}
+			if v == nil {
 				require.False(t, ok, "block %d: memo says %s is absent", block, k)
 			} else {
 				require.True(t, ok, "block %d: memo holds deleted %s", block, k)
@@ -66,5 +85,6 @@ func TestHotReadsFollowTheTree(t *testing.T) {
 			}
 		}
 	}
-	require.Nil(t, hot.forTree(merkle.Build(nil)), "a memo served another tree")
+	require.Greater(t, rotations, 10, "the generations never turned over")
+	require.Nil(t, hot.forTree(merkle.Build(nil)).recent, "a memo served another tree")
 }
