@@ -111,7 +111,7 @@ type pendingBlock struct {
 	appHash  []byte
 	outcomes []TxOutcome
 	record   *ledger.BlockRecord
-	reads    memo               // the block's read memo, for hot
+	reads    memo // the block's read memo, for hot
 	changes  []merkle.Change
 }
 
