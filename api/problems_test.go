@@ -120,10 +120,13 @@ func testEveryProblem(t *testing.T, sys *apitest.System, c *caller, story *demo.
 	// Timed: a pledge and a loan that mature in seconds, an offer that lapses.
 	rT1 := c.issue(rid("T1"), lot, pA, 1_000)
 	plT := rid("PLT")
-	c.act(pA, "/v1/receipts/"+rT1+"/pledge", api.PledgeRequest{Version: c.v(rT1), Pledge: plT, Bank: pBA, Maturity: c.now() + 5})
+	// The loan matures with its pledge: a loan may not outlive it, and
+	// "now + 4" after two commits could (a loaded machine takes >1 s).
+	plTDue := c.now() + 5
+	c.act(pA, "/v1/receipts/"+rT1+"/pledge", api.PledgeRequest{Version: c.v(rT1), Pledge: plT, Bank: pBA, Maturity: plTDue})
 	c.act(pBA, "/v1/pledges/"+plT+"/confirm", api.ConfirmPledgeRequest{ReceiptVersion: c.pv(plT)})
 	lnT := rid("LNT")
-	c.act(pBA, "/v1/loans", financing.OpenLoan{Loan: lnT, Borrower: pA, Pledges: []string{plT}, Currency: "USD", Principal: 100, Maturity: c.now() + 4})
+	c.act(pBA, "/v1/loans", financing.OpenLoan{Loan: lnT, Borrower: pA, Pledges: []string{plT}, Currency: "USD", Principal: 100, Maturity: plTDue})
 	rT2 := c.issue(rid("T2"), lot, pA, 1_000)
 	ofT := rid("OFT")
 	c.act(pA, "/v1/offers", trading.CreateOffer{Offer: ofT, Receipt: rT2, Version: c.v(rT2), Buyer: pB, PriceMinor: 100, Currency: "USD", Deadline: c.now() + 4})
