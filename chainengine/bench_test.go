@@ -52,7 +52,7 @@ func TestRunChainBench(t *testing.T) {
 	assert.InDelta(t, float64(res.Cores)*1e6/res.VerifyUs, res.CeilingTxPerS, 1, "one validator: cores / verify_us")
 	assert.InDelta(t, res.TxPerS/res.CeilingTxPerS, res.CeilingFraction, 0.001)
 	assert.Positive(t, res.VerifyUsLoaded, "the same measured under the load")
-	assert.LessOrEqual(t, res.VerifyUs, res.verifyFastest, "the ceiling takes the fastest measurement")
+	assert.LessOrEqual(t, res.VerifyUs, res.verifyFastest+0.05, "the ceiling takes the fastest measurement (verify_us is rounded to 0.1)")
 	assert.Positive(t, res.GossipSleepMs, "the node config the run used")
 	assert.Positive(t, res.CPUUsPerTx)
 	assert.Positive(t, res.RSSMB)
