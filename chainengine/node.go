@@ -7,13 +7,16 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
+	protomem "github.com/cometbft/cometbft/api/cometbft/mempool/v1"
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/mempool"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -40,6 +43,9 @@ type Node struct {
 
 	dbsMu sync.Mutex
 	dbs   []*lingeringDB
+
+	quit      chan struct{} // closed by Stop: ends regossip
+	regossips atomic.Int64  // times regossip re-sent the mempool (tests)
 }
 
 // StartNode starts the validator whose home is home (config, keys, genesis
@@ -75,7 +81,7 @@ func StartNodeWithConfig(ctx context.Context, cfg *cmtcfg.Config, app App, logge
 	}
 	pv := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
 
-	n := &Node{cfg: cfg, app: app, waiter: NewWaiter(DefaultMaxWaiters), logger: logger}
+	n := &Node{cfg: cfg, app: app, waiter: NewWaiter(DefaultMaxWaiters), logger: logger, quit: make(chan struct{})}
 	// Before NewNode: its handshake may replay blocks through Commit.
 	app.SetCommitHook(n.waiter.Deliver)
 
@@ -97,7 +103,54 @@ func StartNodeWithConfig(ctx context.Context, cfg *cmtcfg.Config, app App, logge
 		return nil, errors.Join(fmt.Errorf("chainengine: start node %s: %w", cfg.Moniker, err), n.closeDBs())
 	}
 	n.dialPeersNow()
+	go n.regossip()
 	return n, nil
+}
+
+// The chain stands still with txs waiting for regossipAfter before regossip
+// re-sends up to regossipMax of them to every peer.
+const (
+	regossipAfter = 1500 * time.Millisecond
+	regossipMax   = 256
+)
+
+// regossip re-sends the txs this node holds to its peers when the chain has
+// not moved for regossipAfter while they wait. CometBFT's mempool sends each
+// tx to each peer once, and lets a peer lag a block behind: a peer still
+// applying the block that made a tx valid (a key rotated, a receipt
+// transferred) refuses it and never sees it again. With create_empty_blocks
+// off a height starts only on a node whose own mempool has txs, and one node
+// of four cannot move consensus alone, so such a tx waited for the next tx to
+// reach the others; in a quiet consortium, forever. Peers that already hold
+// a tx drop the copy at their mempool cache.
+func (n *Node) regossip() {
+	t := time.NewTicker(regossipAfter / 5)
+	defer t.Stop()
+	last, since := n.Height(), time.Now()
+	for {
+		select {
+		case <-n.quit:
+			return
+		case now := <-t.C:
+			if h := n.Height(); h != last {
+				last, since = h, now
+				continue
+			}
+			mp := n.cmt.Mempool()
+			if now.Sub(since) < regossipAfter || mp.Size() == 0 {
+				continue
+			}
+			txs := mp.ReapMaxTxs(regossipMax)
+			for _, peer := range n.cmt.Switch().Peers().Copy() {
+				for _, tx := range txs {
+					peer.TrySend(p2p.Envelope{ChannelID: mempool.MempoolChannel, Message: &protomem.Txs{Txs: [][]byte{tx}}})
+				}
+			}
+			n.regossips.Add(1)
+			n.logger.Info("chain idle with txs waiting: re-sent them to peers", "height", last, "txs", len(txs))
+			since = now
+		}
+	}
 }
 
 // clientCreator picks how CometBFT locks around the app. By default one lock
@@ -180,6 +233,7 @@ func (n *Node) Stop() error {
 		n.running.Lock()
 		n.running.stopped = true
 		n.running.Unlock()
+		close(n.quit)
 		var errs []error
 		if n.cmt.IsRunning() {
 			if err := n.cmt.Stop(); err != nil {
