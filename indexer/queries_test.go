@@ -254,11 +254,29 @@ func TestQueriesTellTheStory(t *testing.T) {
 	})
 }
 
+func hasActivePledge(t *testing.T, sim *ledger.Sim) bool {
+	found := false
+	sim.Store.Range("pl/", func(_ string, v []byte) {
+		var p receipt.Pledge
+		require.NoError(t, receipt.DecodeRecord(v, &p))
+		found = found || p.Status == receipt.PledgeActive
+	})
+	return found
+}
+
 // TestQueriesMatchTheChainState checks the list queries against the chain
 // state after random ops: every holder's receipts, every lot of a
 // warehouse, every bank's exposure.
 func TestQueriesMatchTheChainState(t *testing.T) {
-	sim := storyAndRandom(t, testSeed(t), 300)
+	seed := testSeed(t)
+	sim := storyAndRandom(t, seed, 300)
+	// Some seeds end with every pledge released or enforced, and the
+	// exposure check needs an active one: take the next seeds until one
+	// leaves it (the same seed always gives the same chain of seeds).
+	for try := uint64(1); !hasActivePledge(t, sim) && try < 10; try++ {
+		t.Logf("seed %d left no active pledge; random ops of seed %d", seed+try-1, seed+try)
+		sim = storyAndRandom(t, seed+try, 300)
+	}
 	db := newDB(t)
 	applyAll(t, indexer.New(db, indexer.Config{}), sim.Records)
 	q := indexer.NewQueries(db)
