@@ -538,8 +538,6 @@ func percentileMs(sorted []time.Duration, p float64) float64 {
 	return math.Round(float64(sorted[i].Microseconds())/10) / 100
 }
 
-// verifyMicros times single signature verifications: the median of 51, in
-// microseconds. It takes a few milliseconds.
 // ceiling sets the machine's ceiling, cores / (validators x verify_us), from
 // the fastest of quiet (measured before the run) and the in-window
 // measurements.
@@ -579,6 +577,8 @@ const calibrationBursts = 7
 // kept, so a preemption or a GC pause in a few of them does not move it.
 const calibrationRuns = 301
 
+// verifyMicros times single signature verifications: the median of
+// calibrationRuns, in microseconds. It takes about 10 ms.
 func verifyMicros() float64 {
 	tx, err := DecodeTx(calibrationTx)
 	if err != nil {
