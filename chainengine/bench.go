@@ -163,6 +163,9 @@ func RunChainBench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 	if cfg.Down < 0 || cfg.Down >= cfg.Validators || cfg.Validators < 1 || cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.RatePerS < 0 || cfg.Workload == nil || (cfg.NewApp == nil && cfg.Targets == nil) {
 		return nil, errors.New("chainengine: bench: bad config")
 	}
+	if cfg.GossipSleep < 0 || cfg.FlushThrottle < 0 || cfg.TimeoutPropose < 0 {
+		return nil, fmt.Errorf("chainengine: bench: a node timer cannot be negative (gossip sleep %v, flush throttle %v, timeout propose %v)", cfg.GossipSleep, cfg.FlushThrottle, cfg.TimeoutPropose)
+	}
 	saturate := cfg.RatePerS == 0
 	if cfg.Lanes == 0 {
 		cfg.Lanes = defaultSaturateLanes

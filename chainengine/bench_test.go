@@ -59,3 +59,13 @@ func TestRunChainBench(t *testing.T) {
 	assert.Empty(t, res.Rejected)
 	assert.Zero(t, res.Errors)
 }
+
+// TestRunChainBenchRefusesNegativeTimers: a negative override is an error,
+// not silently the tuned default.
+func TestRunChainBenchRefusesNegativeTimers(t *testing.T) {
+	for _, cfg := range []BenchConfig{{GossipSleep: -time.Millisecond}, {FlushThrottle: -time.Millisecond}, {TimeoutPropose: -time.Second}} {
+		cfg.Validators, cfg.Duration, cfg.Workload, cfg.NewApp = 1, time.Second, NewBaselineWorkload("x"), baselineFactory(testLogger(t))
+		_, err := RunChainBench(t.Context(), cfg)
+		require.ErrorContains(t, err, "cannot be negative")
+	}
+}
